@@ -1,0 +1,57 @@
+import { relative } from 'node:path'
+import { startAuth, type RunningAuth } from '@platform/auth/start'
+import { startGateway, type RunningGateway } from '@platform/gateway/start'
+import { createMemoryKv, type Kv } from '@platform/kv'
+
+export type RunningPlatform = { gateway: RunningGateway; auth: RunningAuth; kv: Kv | undefined; stop(): Promise<void> }
+
+/**
+ * Starts every service in this process. Without REDIS_URL one in-process store is shared by all
+ * of them — that is what lets the gateway see auth's revocations with no Redis at all.
+ */
+export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlatform> {
+  const kv = env.REDIS_URL ? undefined : createMemoryKv()
+  const auth = await startAuth({ env, kv })
+  try {
+    const gateway = await startGateway({ env: { ...env, AUTH_URL: env.AUTH_URL ?? auth.url }, kv })
+    return {
+      gateway,
+      auth,
+      kv,
+      async stop() {
+        await gateway.stop()
+        await auth.stop()
+        await kv?.close()
+      },
+    }
+  } catch (error) {
+    await auth.stop()
+    throw error
+  }
+}
+
+/** The start-up banner: where to go, what to trust, what to try first. */
+export function banner(platform: RunningPlatform, env: NodeJS.ProcessEnv): string {
+  const { gateway, auth } = platform
+  const ca = gateway.caPath ? relative(process.cwd(), gateway.caPath) : undefined
+  const curlCa = ca ? `--cacert ${ca} ` : ''
+  const lines = [
+    '',
+    '  Security platform is up',
+    '',
+    `  Gateway      ${gateway.url}   (plain HTTP ${gateway.httpUrl} redirects)`,
+    `  Admin        ${gateway.adminUrl}/metrics  ${gateway.adminUrl}/readyz`,
+    `  Auth         ${auth.url} (internal)`,
+    ca ? `  Dev CA       ${ca}  (trust it, or pass --cacert)` : '  TLS          certificate from GATEWAY_TLS_CERT',
+    `  Storage      ${env.DATABASE_URL ? 'PostgreSQL' : `PGlite under ${auth.config.DATA_DIR}/`}, ${env.REDIS_URL ? 'Redis' : 'in-process store'}`,
+    ...auth.notes.map((note) => `  Note         ${note}`),
+    '',
+    '  Try:',
+    `    curl ${curlCa}${gateway.url}/auth/register -H 'content-type: application/json' \\`,
+    `      -d '{"email":"you@example.com","password":"correct horse battery"}'`,
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ]
+  return lines.join('\n')
+}

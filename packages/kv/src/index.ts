@@ -1,0 +1,3 @@
+export { KvUnavailableError, type Kv } from './kv.ts'
+export { createMemoryKv } from './memory-kv.ts'
+export { createRedisKv, type RedisKvOptions } from './redis-kv.ts'

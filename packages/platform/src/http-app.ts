@@ -1,0 +1,156 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express'
+import helmet from 'helmet'
+import { problemFor, type ErrorCode } from '@platform/contracts'
+import { AppError, ValidationError } from './app-error.ts'
+import { acceptableRequestId, currentRequestId, runWithContext } from './context.ts'
+import { uuidv7 } from './ids.ts'
+import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
+
+/** A named dependency check for `/readyz`; it rejects when the dependency is down. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>
+
+export type HttpAppOptions = {
+  log: Logger
+  metrics: Metrics
+  readiness: ReadinessChecks
+  /** Paths whose POST bodies may also be `application/x-www-form-urlencoded` (RFC 7662 introspection). */
+  formPaths?: readonly string[]
+  /** Largest accepted body; CONTRACT §2 says 1 MiB. */
+  bodyLimit?: string
+  /** Serve `/healthz`, `/readyz`, `/metrics` on this app (default true; the gateway keeps them off its public port). */
+  probes?: boolean
+  /** Parse request bodies (default true; the gateway streams them to the services untouched). */
+  parseBodies?: boolean
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const READINESS_TIMEOUT_MS = 1500
+
+/** Sends a problem+json answer for `code`. */
+export function sendProblem(
+  res: Response,
+  code: ErrorCode,
+  detail?: string,
+  extra?: { errors?: { path: string; message: string }[]; headers?: Record<string, string> },
+): void {
+  const requestId = currentRequestId() ?? String(res.getHeader('x-request-id') ?? uuidv7())
+  const body = problemFor(code, requestId, detail, extra?.errors)
+  for (const [name, value] of Object.entries(extra?.headers ?? {})) res.setHeader(name, value)
+  res.status(body.status).type('application/problem+json').send(JSON.stringify(body))
+}
+
+/**
+ * The express app every service starts from: helmet, request id and context, JSON body parsing
+ * with the 1 MiB cap and content-type rule, RED metrics, `/healthz`, `/readyz`, `/metrics`.
+ * Mount routes on it, then call `finishHttpApp` to add the 404 and error handlers.
+ *
+ * @example
+ * const app = createHttpApp({ log, metrics, readiness: { database: () => db.ping() } })
+ * app.use('/auth', authRoutes)
+ * finishHttpApp(app, { log })
+ */
+export function createHttpApp(opts: HttpAppOptions): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  )
+
+  app.use((req, res, next) => {
+    const incoming = req.header('x-request-id')
+    const requestId = acceptableRequestId(incoming) ? incoming : uuidv7()
+    res.setHeader('X-Request-Id', requestId)
+    const started = process.hrtime.bigint()
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched'
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      opts.metrics.httpDuration.observe({ method: req.method, route, status: res.statusCode }, seconds)
+      opts.log.debug({ request_id: requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000 }, 'request')
+    })
+    runWithContext({ requestId }, next)
+  })
+
+  if (opts.probes !== false) mountProbes(app, opts)
+  if (opts.parseBodies !== false) mountBodyParsing(app, opts)
+  return app
+}
+
+function mountProbes(app: Express, opts: HttpAppOptions): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' })
+  })
+  app.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(opts.readiness).map(async ([name, check]) => [name, await probe(check)] as const),
+    )
+    const down = results.filter(([, up]) => !up).map(([name]) => name)
+    res.status(down.length ? 503 : 200).json({
+      status: down.length ? 'unavailable' : 'ok',
+      checks: Object.fromEntries(results.map(([name, up]) => [name, up ? 'up' : 'down'])),
+      ...(down.length ? { down } : {}),
+    })
+  })
+  app.get('/metrics', async (_req, res) => {
+    res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics())
+  })
+}
+
+function mountBodyParsing(app: Express, opts: HttpAppOptions): void {
+  const limit = opts.bodyLimit ?? '1mb'
+  const formPaths = new Set(opts.formPaths ?? [])
+  app.use((req, res, next) => {
+    if (!BODY_METHODS.has(req.method) || !hasBody(req)) return next()
+    if (req.is('application/json')) return express.json({ limit, strict: false })(req, res, next)
+    if (formPaths.has(req.path) && req.is('application/x-www-form-urlencoded')) {
+      return express.urlencoded({ limit, extended: false })(req, res, next)
+    }
+    sendProblem(res, 'unsupported_media_type', 'Send the body as application/json')
+  })
+}
+
+/** Adds the 404 handler and the error middleware; call after every route is mounted. */
+export function finishHttpApp(app: Express, opts: { log: Logger }): void {
+  app.use((_req, res) => sendProblem(res, 'not_found'))
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error)
+    if (error instanceof ValidationError) return sendProblem(res, 'validation_failed', error.detail, { errors: error.errors })
+    if (error instanceof AppError) return sendProblem(res, error.code, error.detail, { headers: error.headers })
+    const parserError = bodyParserCode(error)
+    if (parserError) return sendProblem(res, parserError)
+    opts.log.error({ err: error }, 'unhandled error')
+    sendProblem(res, 'internal_error')
+  })
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.header('content-length')
+  return req.header('transfer-encoding') !== undefined || (length !== undefined && length !== '0')
+}
+
+function bodyParserCode(error: unknown): ErrorCode | undefined {
+  const type = (error as { type?: unknown } | null)?.type
+  if (type === 'entity.too.large') return 'payload_too_large'
+  if (type === 'entity.parse.failed') return 'malformed_json'
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return 'unsupported_media_type'
+  return undefined
+}
+
+async function probe(check: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('readiness check timed out')), READINESS_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([check(), timeout])
+    return true
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,22 @@
+import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'
+
+/** One Prometheus registry per service: default process metrics plus the HTTP RED histogram. */
+export type Metrics = {
+  registry: Registry
+  httpDuration: Histogram<'method' | 'route' | 'status'>
+}
+
+/** Builds a service's registry; `service` becomes a default label on every series. */
+export function createMetrics(service: string): Metrics {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service })
+  collectDefaultMetrics({ register: registry })
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  return { registry, httpDuration }
+}

@@ -1,0 +1,13 @@
+export { ACCESS_TOKEN_TYPE, TokenError, signAccessToken, verifyAccessToken } from './access-token.ts'
+export type { AccessTokenClaims, SignAccessTokenInput, VerifyOptions } from './access-token.ts'
+export { createJwksClient, toJwks, type Jwks, type JwksClient } from './jwks.ts'
+export {
+  SIGNING_ALGORITHM,
+  generateSigningKey,
+  jwkThumbprint,
+  signingKeyFromPem,
+  signingKeyToPem,
+  type PublicJwk,
+  type SigningKey,
+} from './signing-key.ts'
+export { checkRevocation, revocationKeys, type RevocationReader, type RevocationVerdict } from './revocation.ts'

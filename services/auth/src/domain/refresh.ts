@@ -1,0 +1,69 @@
+import { AppError, uuidv7 } from '@platform/platform'
+import {
+  findRefreshTokenByHash,
+  findSuccessor,
+  insertRefreshToken,
+  lockSession,
+  markRefreshTokenUsed,
+  touchSession,
+} from '../store/sessions.ts'
+import { findUserById } from '../store/users.ts'
+import { nowOf, type AuthDeps } from './deps.ts'
+import { signAccessFor, type TokenPair } from './issue-tokens.ts'
+import { hashRefreshToken, successorOf } from './refresh-token.ts'
+import { revokeSession } from './revoke.ts'
+import type { RevocationRecord } from '../store/revocations.ts'
+
+type Outcome = { kind: 'rotated'; successor: string; sessionId: string; userId: string } | { kind: 'reused'; sessionId: string; records: RevocationRecord[] } | { kind: 'invalid' }
+
+/**
+ * Rotates a refresh token. The session row is locked, so concurrent uses of one family run one
+ * after the other. The newest token gets a successor; its immediate parent presented again
+ * within the leeway gets that same successor (PITFALLS: never an older generation); anything
+ * else is reuse: the whole family is revoked and the caller gets `refresh_token_reused`.
+ */
+export async function refreshTokens(deps: AuthDeps, presented: string): Promise<TokenPair> {
+  const now = nowOf(deps)
+  const tokenHash = hashRefreshToken(presented)
+  const outcome = await deps.db.transaction().execute(async (trx): Promise<Outcome> => {
+    const found = await findRefreshTokenByHash(trx, tokenHash)
+    if (!found) return { kind: 'invalid' }
+    const session = await lockSession(trx, found.session_id)
+    const token = await findRefreshTokenByHash(trx, tokenHash)
+    if (!session || !token || session.revoked_at || new Date(session.expires_at) <= now || new Date(token.expires_at) <= now) {
+      return { kind: 'invalid' }
+    }
+    const successor = successorOf(presented, deps.tokens.tokenSecret)
+    if (!token.used_at) {
+      await insertRefreshToken(trx, {
+        id: uuidv7(),
+        sessionId: session.id,
+        tokenHash: hashRefreshToken(successor),
+        parentId: token.id,
+        expiresAt: new Date(session.expires_at),
+        now,
+      })
+      await markRefreshTokenUsed(trx, token.id, now)
+      await touchSession(trx, session.id, now)
+      return { kind: 'rotated', successor, sessionId: session.id, userId: session.user_id }
+    }
+    const child = await findSuccessor(trx, token.id)
+    const withinLeeway = now.getTime() - new Date(token.used_at).getTime() <= deps.tokens.refreshReuseLeewaySeconds * 1000
+    if (child && !child.used_at && withinLeeway) {
+      return { kind: 'rotated', successor, sessionId: session.id, userId: session.user_id }
+    }
+    const records = await revokeSession(deps, trx, session.id, now)
+    return { kind: 'reused', sessionId: session.id, records }
+  })
+
+  if (outcome.kind === 'invalid') throw new AppError('invalid_token', 'Refresh token is unknown, expired or revoked')
+  if (outcome.kind === 'reused') {
+    await deps.revocations.publish(outcome.records)
+    deps.log.warn({ session_id: outcome.sessionId }, 'refresh token reused; session family revoked')
+    throw new AppError('refresh_token_reused', 'This refresh token was already used; the session has been revoked')
+  }
+  const user = await findUserById(deps.db, outcome.userId)
+  if (!user || user.disabled) throw new AppError('invalid_token', 'Refresh token is unknown, expired or revoked')
+  const access = await signAccessFor(deps, user, outcome.sessionId)
+  return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: outcome.successor, sessionId: outcome.sessionId }
+}

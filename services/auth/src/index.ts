@@ -1,0 +1,1 @@
+export { startAuth, type RunningAuth } from './start.ts'

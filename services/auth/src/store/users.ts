@@ -1,0 +1,52 @@
+import type { Executor } from '@platform/db'
+import type { AuthDatabase, NewUserRow, UserRow } from './schema.ts'
+
+type Db = Executor<AuthDatabase>
+
+/** A user as the domain sees it. */
+export type User = {
+  id: string
+  email: string
+  passwordHash: string
+  roles: string[]
+  emailVerified: boolean
+  disabled: boolean
+  createdAt: Date
+}
+
+export function userRowToUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    roles: row.roles,
+    emailVerified: row.email_verified,
+    disabled: row.disabled,
+    createdAt: new Date(row.created_at),
+  }
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst()
+  return row && userRowToUser(row)
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  return row && userRowToUser(row)
+}
+
+/** Inserts a user; returns undefined when the e-mail is taken (no exception on the race). */
+export async function insertUser(db: Db, user: NewUserRow): Promise<User | undefined> {
+  const row = await db
+    .insertInto('users')
+    .values(user)
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returningAll()
+    .executeTakeFirst()
+  return row && userRowToUser(row)
+}
+
+export async function updatePasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute()
+}
