@@ -3,7 +3,14 @@ import { startAuth, type RunningAuth } from '@platform/auth/start'
 import { startGateway, type RunningGateway } from '@platform/gateway/start'
 import { createMemoryKv, type Kv } from '@platform/kv'
 
-export type RunningPlatform = { gateway: RunningGateway; auth: RunningAuth; kv: Kv | undefined; stop(): Promise<void> }
+export type RunningPlatform = {
+  gateway: RunningGateway
+  auth: RunningAuth
+  kv: Kv | undefined
+  /** Stops the gateway and starts a new one over the same store and services. */
+  restartGateway(overrides?: NodeJS.ProcessEnv): Promise<void>
+  stop(): Promise<void>
+}
 
 /**
  * Starts every service in this process. Without REDIS_URL one in-process store is shared by all
@@ -13,17 +20,22 @@ export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlat
   const kv = env.REDIS_URL ? undefined : createMemoryKv()
   const auth = await startAuth({ env, kv })
   try {
-    const gateway = await startGateway({ env: { ...env, AUTH_URL: env.AUTH_URL ?? auth.url }, kv })
-    return {
-      gateway,
+    const gatewayEnv = { ...env, AUTH_URL: env.AUTH_URL ?? auth.url }
+    const platform: RunningPlatform = {
+      gateway: await startGateway({ env: gatewayEnv, kv }),
       auth,
       kv,
+      async restartGateway(overrides = {}) {
+        await platform.gateway.stop()
+        platform.gateway = await startGateway({ env: { ...gatewayEnv, ...overrides }, kv })
+      },
       async stop() {
-        await gateway.stop()
+        await platform.gateway.stop()
         await auth.stop()
         await kv?.close()
       },
     }
+    return platform
   } catch (error) {
     await auth.stop()
     throw error

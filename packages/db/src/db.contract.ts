@@ -130,6 +130,9 @@ export function describeDatabaseContract(
       const db = await openContractDb(t)
       const id = randomUUID()
       await db.insertInto('contract_counters').values({ id, n: 0 }).execute()
+      // Two overlapping queries make a pool open a second connection now, so both transactions
+      // below start at once instead of the second one waiting for a connect.
+      await Promise.all([1, 2].map(() => sql`select pg_sleep(0.05)`.execute(db)))
       const increment = () =>
         inTransaction(db, async (trx) => {
           const row = await trx
@@ -138,9 +141,9 @@ export function describeDatabaseContract(
             .where('id', '=', id)
             .forUpdate()
             .executeTakeFirstOrThrow()
-          // Hold the row across a timer turn: without the lock the other transaction would read
-          // the same n here and one increment would be lost, so a missing lock cannot pass by luck.
-          await new Promise((resolve) => setTimeout(resolve, 20))
+          // Hold the row for a moment: without the lock the other transaction reads the same n
+          // meanwhile and one increment is lost (checked: n ends at 1 without FOR UPDATE on pg).
+          await new Promise((resolve) => setTimeout(resolve, 50))
           await trx.updateTable('contract_counters').set({ n: row.n + 1 }).where('id', '=', id).execute()
         })
 

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { sql, type Migration } from 'kysely'
+import pg from 'pg'
+import { infraUrl, waitUntil } from '@platform/testkit/infra'
+import { describeDatabaseContract } from '../src/db.contract.ts'
+import { databaseNameOf } from '../src/database-url.ts'
+import { openDatabase } from '../src/open-database.ts'
+import { dropDatabase, uniqueDatabaseUrl } from '../src/testing.ts'
+
+const url = infraUrl('DATABASE_URL')
+const contractUrl = url ? uniqueDatabaseUrl(url, 'db_contract') : undefined
+
+describeDatabaseContract(
+  'postgres',
+  (migrations) => openDatabase({ service: 'contract', url: contractUrl, migrations }),
+  { skip: !url },
+)
+after(async () => {
+  if (contractUrl) await dropDatabase(contractUrl)
+})
+
+describe('openDatabase on PostgreSQL', { skip: !url }, () => {
+  it('when two processes open a brand-new database at once, both succeed and migrate once', async (t) => {
+    const dbUrl = uniqueDatabaseUrl(url!, 'db_race')
+    t.after(() => dropDatabase(dbUrl))
+    let upCalls = 0
+    const migrations: Record<string, Migration> = {
+      '0001-create-things': {
+        async up(db) {
+          upCalls += 1
+          // A plain CREATE TABLE fails if it runs twice, so only the migration lock can make
+          // both opens succeed; the pause keeps the second replica waiting on that lock.
+          await db.schema.createTable('things').addColumn('id', 'integer').execute()
+          await sql`select pg_sleep(0.2)`.execute(db)
+        },
+      },
+    }
+
+    const opened = await Promise.all([
+      openDatabase({ service: 'race', url: dbUrl, migrations }),
+      openDatabase({ service: 'race', url: dbUrl, migrations }),
+    ])
+    t.after(() => Promise.all(opened.map((database) => database.close())))
+
+    assert.deepEqual(
+      opened.map((database) => database.kind),
+      ['postgres', 'postgres'],
+    )
+    assert.equal(upCalls, 1)
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(opened[0]!.db)
+    assert.deepEqual(applied.rows, [{ name: '0001-create-things' }])
+  })
+
+  it('when the server ends its idle connections, the process survives and the next query reconnects', async (t) => {
+    const dbUrl = uniqueDatabaseUrl(url!, 'db_restart')
+    t.after(() => dropDatabase(dbUrl))
+    const lines: string[] = []
+    const database = await openDatabase({
+      service: 'restart',
+      url: dbUrl,
+      migrations: {},
+      log: { info: (_obj, msg) => lines.push(msg ?? '') },
+    })
+    t.after(() => database.close())
+    await database.ping()
+
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    t.after(() => admin.end())
+    await admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1',
+      [databaseNameOf(dbUrl)],
+    )
+
+    await waitUntil(() => lines.includes('idle database connection lost'), {
+      what: 'the pool to report the lost connection',
+    })
+    await database.ping()
+  })
+
+  it('when a migration fails, rejects with its name and leaves no pool open', async (t) => {
+    const dbUrl = uniqueDatabaseUrl(url!, 'db_failing')
+    t.after(() => dropDatabase(dbUrl))
+    const migrations: Record<string, Migration> = {
+      '0001-broken': {
+        async up(db) {
+          await sql`select * from no_such_table`.execute(db)
+        },
+      },
+    }
+
+    await assert.rejects(
+      openDatabase({ service: 'failing', url: dbUrl, migrations }),
+      /failing: migration 0001-broken failed: relation "no_such_table" does not exist/,
+    )
+
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    t.after(() => admin.end())
+    const { rows } = await admin.query(
+      'select count(*)::int as n from pg_stat_activity where datname = $1',
+      [databaseNameOf(dbUrl)],
+    )
+    assert.deepEqual(rows, [{ n: 0 }])
+  })
+})

@@ -1,0 +1,3 @@
+export { infraUrl, waitUntil } from './infra.ts'
+export { createTestClient, type JsonResponse, type TestClient } from './https-client.ts'
+export { hasRedisServer, startPrivateRedis, type PrivateRedis } from './private-redis.ts'
