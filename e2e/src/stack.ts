@@ -44,7 +44,15 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     ...overrides,
   }
   if (!redisUrl) delete env.REDIS_URL
-  const platform = await startPlatform(env)
+  let platform: RunningPlatform
+  try {
+    platform = await startPlatform(env)
+  } catch (error) {
+    // A stack that fails to start (a bad setting under test) leaves no database or data dir behind.
+    if (authDatabaseUrl) await dropDatabase(authDatabaseUrl).catch(() => undefined)
+    await rm(dataDir, { recursive: true, force: true })
+    throw error
+  }
   const client = createTestClient(platform.gateway.url, { caPath: platform.gateway.caPath })
   const stack: Stack = {
     platform,
@@ -64,6 +72,21 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     },
   }
   return stack
+}
+
+/**
+ * A client of `stack` that connects from its own loopback address (any of 127.0.0.0/8 works on
+ * Linux): to the gateway a distinct client IP, so a test gets per-IP rate-limit budgets of its
+ * own without `X-Forwarded-For`. Close it when done.
+ */
+export function clientFrom(stack: Stack, localAddress = uniqueLoopbackAddress()): TestClient {
+  return createTestClient(stack.url, { caPath: stack.platform.gateway.caPath, localAddress })
+}
+
+/** A random address in 127.0.0.0/8 other than 127.0.0.1. */
+export function uniqueLoopbackAddress(): string {
+  const [a, b, c] = randomBytes(3)
+  return `127.${a! % 254 + 1}.${b! % 254 + 1}.${c! % 254 + 1}`
 }
 
 /** A fresh, unique e-mail address for one test. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely'
 import type { Database } from './open-database.ts'
 import { inTransaction } from './transaction.ts'
@@ -73,7 +73,23 @@ export function describeDatabaseContract(
     return database.db as Kysely<ContractSchema>
   }
 
+  // Opening PGlite costs about a second, so the tests after the two migration tests share one
+  // open database. It opens only after those two closed theirs: two PGlite instances must never
+  // hold the same data directory at once.
+  let shared: Promise<Database<unknown>> | undefined
+  function sharedDatabase() {
+    shared ??= open(migrations)
+    return shared
+  }
+  async function sharedDb() {
+    return (await sharedDatabase()).db as Kysely<ContractSchema>
+  }
+
   describe(`${name}: database contract`, { skip: opts.skip }, () => {
+    after(async () => {
+      await (await shared)?.close()
+    })
+
     it(
       'when opened twice, runs each migration once and the second open applies nothing',
       { skip: opts.ephemeral ? 'each open of this store starts empty' : false },
@@ -83,7 +99,11 @@ export function describeDatabaseContract(
 
         const db = await openContractDb(t)
 
-        const applied = await db.selectFrom('kysely_migration').select('name').orderBy('name').execute()
+        const applied = await db
+          .selectFrom('kysely_migration')
+          .select('name')
+          .orderBy('name')
+          .execute()
         assert.deepEqual(
           applied.map((row) => row.name),
           Object.keys(migrations).sort(),
@@ -107,11 +127,14 @@ export function describeDatabaseContract(
 
       const db = await openContractDb(t)
       const tables = await db.introspection.getTables()
-      assert.equal(tables.some((table) => table.name === 'contract_half_done'), false)
+      assert.equal(
+        tables.some((table) => table.name === 'contract_half_done'),
+        false,
+      )
     })
 
-    it('when a statement fails inside a transaction, everything in it is rolled back', async (t) => {
-      const db = await openContractDb(t)
+    it('when a statement fails inside a transaction, everything in it is rolled back', async () => {
+      const db = await sharedDb()
       const key = randomUUID()
 
       const failing = inTransaction(db, async (trx) => {
@@ -121,13 +144,21 @@ export function describeDatabaseContract(
       })
 
       await assert.rejects(failing, (err: { code?: string }) => err.code === '23505')
-      const items = await db.selectFrom('contract_items').select('id').where('key', '=', key).execute()
-      const counters = await db.selectFrom('contract_counters').select('id').where('id', '=', key).execute()
+      const items = await db
+        .selectFrom('contract_items')
+        .select('id')
+        .where('key', '=', key)
+        .execute()
+      const counters = await db
+        .selectFrom('contract_counters')
+        .select('id')
+        .where('id', '=', key)
+        .execute()
       assert.deepEqual([items, counters], [[], []])
     })
 
-    it('when two transactions lock the same row FOR UPDATE and increment it, it ends at +2', async (t) => {
-      const db = await openContractDb(t)
+    it('when two transactions lock the same row FOR UPDATE and increment it, it ends at +2', async () => {
+      const db = await sharedDb()
       const id = randomUUID()
       await db.insertInto('contract_counters').values({ id, n: 0 }).execute()
       // Two overlapping queries make a pool open a second connection now, so both transactions
@@ -144,7 +175,11 @@ export function describeDatabaseContract(
           // Hold the row for a moment: without the lock the other transaction reads the same n
           // meanwhile and one increment is lost (checked: n ends at 1 without FOR UPDATE on pg).
           await new Promise((resolve) => setTimeout(resolve, 50))
-          await trx.updateTable('contract_counters').set({ n: row.n + 1 }).where('id', '=', id).execute()
+          await trx
+            .updateTable('contract_counters')
+            .set({ n: row.n + 1 })
+            .where('id', '=', id)
+            .execute()
         })
 
       await Promise.all([increment(), increment()])
@@ -157,8 +192,8 @@ export function describeDatabaseContract(
       assert.equal(n, 2)
     })
 
-    it('when 20 queries and transactions run concurrently, all of them succeed', async (t) => {
-      const db = await openContractDb(t)
+    it('when 20 queries and transactions run concurrently, all of them succeed', async () => {
+      const db = await sharedDb()
       const prefix = randomUUID()
 
       const results = await Promise.all(
@@ -166,7 +201,10 @@ export function describeDatabaseContract(
           i % 2 === 0
             ? sql<{ n: number }>`select ${i}::int as n`.execute(db).then((r) => r.rows[0]?.n)
             : inTransaction(db, async (trx) => {
-                await trx.insertInto('contract_counters').values({ id: `${prefix}-${i}`, n: i }).execute()
+                await trx
+                  .insertInto('contract_counters')
+                  .values({ id: `${prefix}-${i}`, n: i })
+                  .execute()
                 const row = await trx
                   .selectFrom('contract_counters')
                   .select('n')
@@ -177,11 +215,14 @@ export function describeDatabaseContract(
         ),
       )
 
-      assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => i))
+      assert.deepEqual(
+        results,
+        Array.from({ length: 20 }, (_, i) => i),
+      )
     })
 
-    it('when jsonb and timestamptz values are stored, they read back equal', async (t) => {
-      const db = await openContractDb(t)
+    it('when jsonb and timestamptz values are stored, they read back equal', async () => {
+      const db = await sharedDb()
       const doc = { plan: 'pro', seats: 5, nested: { list: [1, 'two', null] }, active: true }
       const at = new Date('2024-02-29T23:59:58.123Z')
 
@@ -201,8 +242,8 @@ export function describeDatabaseContract(
       assert.equal(row.at.toISOString(), at.toISOString())
     })
 
-    it('when a row is inserted without an id, gen_random_uuid() fills it', async (t) => {
-      const db = await openContractDb(t)
+    it('when a row is inserted without an id, gen_random_uuid() fills it', async () => {
+      const db = await sharedDb()
 
       const { id } = await db
         .insertInto('contract_items')
@@ -213,8 +254,8 @@ export function describeDatabaseContract(
       assert.match(id, UUID)
     })
 
-    it('when an insert conflicts with ON CONFLICT DO NOTHING, it returns no row', async (t) => {
-      const db = await openContractDb(t)
+    it('when an insert conflicts with ON CONFLICT DO NOTHING, it returns no row', async () => {
+      const db = await sharedDb()
       const key = randomUUID()
       const insert = () =>
         db
@@ -231,8 +272,8 @@ export function describeDatabaseContract(
       assert.equal(second, undefined)
     })
 
-    it('when rows are updated or deleted, the result counts them', async (t) => {
-      const db = await openContractDb(t)
+    it('when rows are updated or deleted, the result counts them', async () => {
+      const db = await sharedDb()
       const prefix = randomUUID()
       const ids = [1, 2, 3].map((i) => `${prefix}-${i}`)
       const inserted = await db
@@ -256,8 +297,8 @@ export function describeDatabaseContract(
       )
     })
 
-    it('when count(*) is selected, it comes back as a string, as node-postgres returns int8', async (t) => {
-      const db = await openContractDb(t)
+    it('when count(*) is selected, it comes back as a string, as node-postgres returns int8', async () => {
+      const db = await sharedDb()
 
       const row = await db
         .selectFrom('contract_items')
@@ -267,9 +308,8 @@ export function describeDatabaseContract(
       assert.equal(typeof row.count, 'string')
     })
 
-    it('when the database is reachable, ping resolves', async (t) => {
-      const database = await open(migrations)
-      t.after(() => database.close())
+    it('when the database is reachable, ping resolves', async () => {
+      const database = await sharedDatabase()
 
       await database.ping()
     })

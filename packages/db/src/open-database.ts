@@ -10,10 +10,9 @@ import { PGliteDialect } from './pglite-dialect.ts'
  * How to open one service's database: a PostgreSQL `url` (see `databaseUrlFor`), or, without
  * one, embedded PGlite under `${dataDir}/${service}` (in memory when `dataDir` is absent too).
  * `migrations` maps sortable names (`'0001-create-users'`) to kysely migrations, applied in name
- * order at every open.
+ * order at every open. `DB` only ties the options to the `Database<DB>` they open.
  */
-// DB is unused in the shape itself; it ties the options to the Database<DB> they open.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- see `DB` above
 export type DatabaseOptions<DB> = {
   service: string
   url?: string
@@ -60,7 +59,9 @@ export async function openDatabase<DB>(opts: DatabaseOptions<DB>): Promise<Datab
   if (!SERVICE_NAME.test(opts.service)) {
     throw new Error(`invalid service name ${JSON.stringify(opts.service)} for a database`)
   }
-  const { db, kind } = opts.url ? await openPostgres<DB>(opts.url, opts.log) : await openPGlite<DB>(opts)
+  const { db, kind } = opts.url
+    ? await openPostgres<DB>(opts.url, opts.log)
+    : await openPGlite<DB>(opts)
   try {
     await migrate(db, opts)
   } catch (err) {
@@ -164,7 +165,10 @@ async function createDatabaseIfMissing(
 }
 
 function newClient(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  })
   // A server restart while this short-lived client is open must reject its query, not crash us.
   client.on('error', () => {})
   return client
@@ -178,7 +182,10 @@ async function migrate<DB>(db: Kysely<DB>, opts: DatabaseOptions<DB>): Promise<v
   const { error, results = [] } = await migrator.migrateToLatest()
   for (const result of results) {
     if (result.status === 'Success') {
-      opts.log?.info({ service: opts.service, migration: result.migrationName }, 'migration applied')
+      opts.log?.info(
+        { service: opts.service, migration: result.migrationName },
+        'migration applied',
+      )
     }
   }
   if (error) {

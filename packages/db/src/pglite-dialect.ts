@@ -127,7 +127,9 @@ class PGliteDriver implements Driver {
     name: string,
     compileQuery: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await connection.executeQuery(compileQuery(savepointCommand('savepoint', name), createQueryId()))
+    await connection.executeQuery(
+      compileQuery(savepointCommand('savepoint', name), createQueryId()),
+    )
   }
 
   async rollbackToSavepoint(
@@ -135,7 +137,9 @@ class PGliteDriver implements Driver {
     name: string,
     compileQuery: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await connection.executeQuery(compileQuery(savepointCommand('rollback to', name), createQueryId()))
+    await connection.executeQuery(
+      compileQuery(savepointCommand('rollback to', name), createQueryId()),
+    )
   }
 
   async releaseSavepoint(
@@ -168,9 +172,8 @@ class PGliteConnection implements DatabaseConnection {
     if (command === 'COMMIT' || command === 'ROLLBACK') return { rows: [{ command } as R] }
     return {
       rows: result.rows,
-      numAffectedRows: command && AFFECTING_COMMANDS.has(command)
-        ? BigInt(result.affectedRows ?? 0)
-        : undefined,
+      numAffectedRows:
+        command && AFFECTING_COMMANDS.has(command) ? BigInt(result.affectedRows ?? 0) : undefined,
     }
   }
 
@@ -189,5 +192,8 @@ class PGliteConnection implements DatabaseConnection {
 }
 
 function savepointCommand(command: string, name: string): RawNode {
-  return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(name)])
+  return RawNode.createWithChildren([
+    RawNode.createWithSql(`${command} `),
+    IdentifierNode.create(name),
+  ])
 }

@@ -19,7 +19,10 @@ describe('databaseUrlFor', () => {
   })
 
   it('when DATABASE_URL names no database, adds the service name', () => {
-    assert.equal(databaseUrlFor('license', { DATABASE_URL: 'postgres://u@h' }), 'postgres://u@h/license')
+    assert.equal(
+      databaseUrlFor('license', { DATABASE_URL: 'postgres://u@h' }),
+      'postgres://u@h/license',
+    )
   })
 
   it('when nothing is set or values are empty, returns undefined for embedded PGlite', () => {

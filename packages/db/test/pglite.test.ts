@@ -65,7 +65,10 @@ describe('openDatabase on PGlite', () => {
     t.after(() => first.close())
     await first.db.insertInto('notes').values({ id: 1, body: 'gone' }).execute()
 
-    const second = await openDatabase<NotesSchema>({ service: 'notes', migrations: notesMigrations })
+    const second = await openDatabase<NotesSchema>({
+      service: 'notes',
+      migrations: notesMigrations,
+    })
     t.after(() => second.close())
     const rows = await second.db.selectFrom('notes').selectAll().execute()
 
@@ -86,7 +89,10 @@ describe('openDatabase on PGlite', () => {
   })
 
   it('when a transaction uses savepoints, rolling back to one keeps what came before', async (t) => {
-    const database = await openDatabase<NotesSchema>({ service: 'notes', migrations: notesMigrations })
+    const database = await openDatabase<NotesSchema>({
+      service: 'notes',
+      migrations: notesMigrations,
+    })
     t.after(() => database.close())
 
     const trx = await database.db.startTransaction().execute()

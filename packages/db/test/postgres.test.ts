@@ -48,7 +48,9 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
       ['postgres', 'postgres'],
     )
     assert.equal(upCalls, 1)
-    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(opened[0]!.db)
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
+      opened[0]!.db,
+    )
     assert.deepEqual(applied.rows, [{ name: '0001-create-things' }])
   })
 
@@ -68,10 +70,9 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
     const admin = new pg.Client({ connectionString: url })
     await admin.connect()
     t.after(() => admin.end())
-    await admin.query(
-      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1',
-      [databaseNameOf(dbUrl)],
-    )
+    await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
+      databaseNameOf(dbUrl),
+    ])
 
     await waitUntil(() => lines.includes('idle database connection lost'), {
       what: 'the pool to report the lost connection',
