@@ -19,7 +19,8 @@ export type TestClient = {
  */
 export function createTestClient(baseUrl: string, opts: { caPath?: string; localAddress?: string } = {}): TestClient {
   const dispatcher = new Agent({
-    connect: { ...(opts.caPath ? { ca: readFileSync(opts.caPath) } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+    connect: opts.caPath ? { ca: readFileSync(opts.caPath) } : {},
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
   })
   return {
     async request(method, path, { json, body, headers = {}, token } = {}) {
