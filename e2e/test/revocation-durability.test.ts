@@ -9,6 +9,7 @@ const haveRedis = hasRedisServer()
 if (!haveRedis && process.env.REQUIRE_INFRA === '1') throw new Error('REQUIRE_INFRA=1 but there is no redis-server on PATH')
 
 const me = (client: TestClient, accessToken: string) => client.request('GET', '/auth/me', { token: accessToken })
+const refresh = (client: TestClient, refreshToken: string) => client.request('POST', '/auth/refresh', { json: { refresh_token: refreshToken } })
 
 /** A user with two sessions: `loggedOut` was logged out, `valid` is live. */
 async function userWithLoggedOutSession(client: TestClient) {
@@ -22,14 +23,16 @@ async function userWithLoggedOutSession(client: TestClient) {
 }
 
 /**
- * Polls until the valid token is served again, failing at once if the logged-out token is ever
+ * Polls until the valid token is served again, failing at once if a revoked token is ever
  * accepted on the way: the only acceptable answers meanwhile are 401 and 503 (fail closed).
  */
-async function waitForRecovery(client: TestClient, tokens: { loggedOut: string; valid: string }, what: string): Promise<void> {
+async function waitForRecovery(client: TestClient, tokens: { revoked: readonly string[]; valid: string }, what: string): Promise<void> {
   await waitUntil(
     async () => {
-      const dead = await me(client, tokens.loggedOut)
-      assert.ok([401, 503].includes(dead.status), `logged-out token during ${what}: ${dead.status} ${dead.text}`)
+      for (const [i, token] of tokens.revoked.entries()) {
+        const dead = await me(client, token)
+        assert.ok([401, 503].includes(dead.status), `revoked token ${i + 1} during ${what}: ${dead.status} ${dead.text}`)
+      }
       const live = await me(client, tokens.valid)
       assert.ok([200, 503].includes(live.status), `valid token during ${what}: ${live.status} ${live.text}`)
       return live.status === 200
@@ -80,7 +83,7 @@ describe('revocation durability', { skip: haveRedis ? false : 'no redis-server o
     await redis.flushAll()
 
     // Assert
-    await waitForRecovery(client, tokens, 'the flush')
+    await waitForRecovery(client, { revoked: [tokens.loggedOut], valid: tokens.valid }, 'the flush')
     assertProblem(await me(client, tokens.loggedOut), 401, 'invalid_token', 'logged-out token after the restore')
   })
 
@@ -109,9 +112,41 @@ describe('revocation durability', { skip: haveRedis ? false : 'no redis-server o
 
     await redis.start()
     down = false
-    await waitForRecovery(client, tokens, 'Redis came back empty')
+    await waitForRecovery(client, { revoked: [tokens.loggedOut], valid: tokens.valid }, 'Redis came back empty')
     assertProblem(await me(client, tokens.loggedOut), 401, 'invalid_token', 'logged-out token after Redis is back')
     const relogin = await client.request('POST', '/auth/login', { json: { email: tokens.email, password: GOOD_PASSWORD } })
     assert.equal(relogin.status, 200, `login once Redis is back: ${relogin.text}`)
+  })
+
+  it('when a refresh token is reused while Redis is down, the family is revoked in PostgreSQL and stays revoked once Redis is back', async (t) => {
+    // Arrange
+    const client = ownClient(t)
+    const user = await registerAndLogin(client)
+    const child = await refresh(client, user.refreshToken)
+    const grandchild = await refresh(client, child.body.refresh_token)
+    assert.equal(grandchild.status, 200, grandchild.text)
+    const other = await client.request('POST', '/auth/login', { json: { email: user.email, password: GOOD_PASSWORD } })
+    assert.equal(other.status, 200, other.text)
+    let down = true
+    t.after(async () => {
+      if (down) await redis.start()
+    })
+    await redis.stop()
+
+    // Act
+    const reused = await refresh(client, user.refreshToken)
+    const rotation = await refresh(client, other.body.refresh_token)
+
+    // Assert
+    assertProblem(reused, 401, 'refresh_token_reused', 'reuse decided from PostgreSQL while Redis is down')
+    assertProblem(rotation, 503, 'dependency_unavailable', 'a rotation that cannot finish without Redis')
+    await redis.start()
+    down = false
+    await waitForRecovery(client, { revoked: [grandchild.body.access_token, user.accessToken], valid: other.body.access_token }, 'Redis came back empty')
+    assertProblem(await me(client, grandchild.body.access_token), 401, 'invalid_token', 'newest access token of the reused family')
+    assertProblem(await refresh(client, grandchild.body.refresh_token), 401, 'invalid_token', 'newest refresh token of the reused family')
+    const retried = await refresh(client, other.body.refresh_token)
+    assert.equal(retried.status, 200, `the rotation that failed without Redis consumed nothing: ${retried.text}`)
+    assert.notEqual(retried.body.refresh_token, other.body.refresh_token)
   })
 })

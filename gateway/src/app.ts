@@ -54,12 +54,16 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   app.use(async (req, res, next) => {
     const header = req.header('authorization')
-    if (!header || !/^bearer /i.test(header)) return next()
-    const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header)?.[1]
+    if (!header || !/^bearer(\s|$)/i.test(header)) return next()
+    const token = /^bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header)?.[1]
     const outcome = token ? await verifyBearer(token, deps) : ({ kind: 'invalid', code: 'invalid_token' } as const)
     deps.metrics.tokenChecks.inc({ outcome: outcome.kind })
     if (outcome.kind === 'unavailable') throw new AppError('dependency_unavailable', 'Token revocation cannot be checked right now')
     if (outcome.kind === 'invalid') {
+      // A bad token is an anonymous request: it spends the IP's budget, so forged tokens cannot
+      // buy unlimited signature checks.
+      const decision = await consume(deps.kv, deps.policies.anonymous, `ip:${(res.locals as GatewayLocals).clientIp}`).catch(() => undefined)
+      if (decision) enforce(res, deps, decision)
       throw new AppError(outcome.code, undefined, { headers: { 'WWW-Authenticate': `Bearer error="invalid_token"` } })
     }
     ;(res.locals as GatewayLocals).claims = outcome.claims
@@ -115,7 +119,9 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 function enforce(res: Response, deps: GatewayDeps, decision: RateDecision): void {
   const headers = rateLimitHeaders(decision)
   if (decision.allowed) {
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+    // Appended, not set: every policy the request was counted against is listed (structured-field
+    // lists), or an answer would show only the last one, e.g. 4 left for login_email, 0 for login_ip.
+    for (const [name, value] of Object.entries(headers)) res.append(name, value)
     return
   }
   deps.metrics.rateLimited.inc({ policy: decision.policy.name })

@@ -39,10 +39,11 @@ export function createUpstreamProxies(upstreams: Upstreams, opts: { timeoutMs: n
       agent,
       changeOrigin: false,
       xfwd: false,
-      proxyTimeout: opts.timeoutMs,
-      timeout: opts.timeoutMs,
+      // No `timeout`/`proxyTimeout`: the first cut the client's socket without an answer, the
+      // second surfaced as a bare ECONNRESET (502). The timer below fails with ETIMEDOUT → 504.
       on: {
         proxyReq(proxyReq, req) {
+          proxyReq.setTimeout(opts.timeoutMs, () => proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })))
           const locals = (req as Request).res?.locals as GatewayLocals | undefined
           if (!locals) return
           proxyReq.setHeader('x-request-id', locals.requestId)
@@ -72,7 +73,13 @@ export function createUpstreamProxies(upstreams: Upstreams, opts: { timeoutMs: n
         },
       },
     })
-    return [name, proxy as unknown as RequestHandler] as const
+    // Node has already answered `Expect: 100-continue`; forwarded, it makes http-proxy skip the
+    // proxyReq hook above, so identity, X-Forwarded-For and a re-written body would be lost.
+    const handler: RequestHandler = (req, res, next) => {
+      delete req.headers.expect
+      return (proxy as unknown as RequestHandler)(req, res, next)
+    }
+    return [name, handler] as const
   })
   return Object.fromEntries(entries) as Record<keyof Upstreams, RequestHandler>
 }

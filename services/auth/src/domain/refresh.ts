@@ -14,13 +14,16 @@ import { hashRefreshToken, successorOf } from './refresh-token.ts'
 import { revokeSession } from './revoke.ts'
 import type { RevocationRecord } from '../store/revocations.ts'
 
-type Outcome = { kind: 'rotated'; successor: string; sessionId: string; userId: string } | { kind: 'reused'; sessionId: string; records: RevocationRecord[] } | { kind: 'invalid' }
+type Access = { token: string; expiresIn: number }
+type Outcome = { kind: 'rotated'; successor: string; sessionId: string; access: Access } | { kind: 'reused'; sessionId: string; records: RevocationRecord[] } | { kind: 'invalid' }
 
 /**
  * Rotates a refresh token. The session row is locked, so concurrent uses of one family run one
  * after the other. The newest token gets a successor; its immediate parent presented again
  * within the leeway gets that same successor (PITFALLS: never an older generation); anything
  * else is reuse: the whole family is revoked and the caller gets `refresh_token_reused`.
+ * The access token is signed before the rotation commits: if it cannot be (the store with the
+ * not-before instants is down), the presented token stays unused and can simply be retried.
  */
 export async function refreshTokens(deps: AuthDeps, presented: string): Promise<TokenPair> {
   const now = nowOf(deps)
@@ -34,7 +37,13 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
       return { kind: 'invalid' }
     }
     const successor = successorOf(presented, deps.tokens.tokenSecret)
+    const accessFor = async (): Promise<Access | undefined> => {
+      const user = await findUserById(trx, session.user_id)
+      return user && !user.disabled ? signAccessFor(deps, user, session.id) : undefined
+    }
     if (!token.used_at) {
+      const access = await accessFor()
+      if (!access) return { kind: 'invalid' }
       await insertRefreshToken(trx, {
         id: uuidv7(),
         sessionId: session.id,
@@ -45,12 +54,13 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
       })
       await markRefreshTokenUsed(trx, token.id, now)
       await touchSession(trx, session.id, now)
-      return { kind: 'rotated', successor, sessionId: session.id, userId: session.user_id }
+      return { kind: 'rotated', successor, sessionId: session.id, access }
     }
     const child = await findSuccessor(trx, token.id)
     const withinLeeway = now.getTime() - new Date(token.used_at).getTime() <= deps.tokens.refreshReuseLeewaySeconds * 1000
     if (child && !child.used_at && withinLeeway) {
-      return { kind: 'rotated', successor, sessionId: session.id, userId: session.user_id }
+      const access = await accessFor()
+      return access ? { kind: 'rotated', successor, sessionId: session.id, access } : { kind: 'invalid' }
     }
     const records = await revokeSession(deps, trx, session.id, now)
     return { kind: 'reused', sessionId: session.id, records }
@@ -62,8 +72,6 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
     deps.log.warn({ session_id: outcome.sessionId }, 'refresh token reused; session family revoked')
     throw new AppError('refresh_token_reused', 'This refresh token was already used; the session has been revoked')
   }
-  const user = await findUserById(deps.db, outcome.userId)
-  if (!user || user.disabled) throw new AppError('invalid_token', 'Refresh token is unknown, expired or revoked')
-  const access = await signAccessFor(deps, user, outcome.sessionId)
+  const { access } = outcome
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: outcome.successor, sessionId: outcome.sessionId }
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Kv } from '@platform/kv'
-import type { Logger } from '@platform/platform'
+import { AppError, type Logger } from '@platform/platform'
 import { checkRevocation, revocationKeys, type RevocationVerdict } from '@platform/tokens'
 import { insertRevocations, listLiveRevocations, type RevocationRecord } from '../store/revocations.ts'
 import type { AuthDatabase, RevocationRow } from '../store/schema.ts'
@@ -112,7 +112,14 @@ export function createRevocationList(deps: { db: Kysely<AuthDatabase>; kv: Kv; l
     },
     check: (claims) => checkRevocation(deps.kv, claims),
     async notBefore(userId) {
-      const [user, global] = await deps.kv.mget([revocationKeys.userNotBefore(userId), revocationKeys.globalNotBefore()])
+      let values: (string | null)[]
+      try {
+        values = await deps.kv.mget([revocationKeys.userNotBefore(userId), revocationKeys.globalNotBefore()])
+      } catch (error) {
+        // Without these instants a token could be born before a revocation: 503, never a guess.
+        throw new AppError('dependency_unavailable', 'Revocation lists are unreachable', { cause: error })
+      }
+      const [user, global] = values
       return Math.max(Number(user ?? 0), Number(global ?? 0))
     },
     start(intervalMs = 500) {

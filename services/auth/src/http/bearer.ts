@@ -8,7 +8,7 @@ const INVALID_TOKEN = { 'WWW-Authenticate': 'Bearer error="invalid_token"' }
 /** The bearer token of a request, if it carries one. */
 export function bearerToken(req: Request): string | undefined {
   const header = req.header('authorization')
-  const match = header && /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header)
+  const match = header && /^bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header)
   return match ? match[1] : undefined
 }
 
