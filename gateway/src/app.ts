@@ -1,9 +1,8 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import { AppError, createHttpApp, currentRequestId, finishHttpApp, sendProblem, type Logger } from '@platform/platform'
 import type { Kv } from '@platform/kv'
-import type { JwksClient } from '@platform/tokens'
+import { bearerTokenOf, verifyBearerToken, type JwksClient } from '@platform/tokens'
 import { stripIdentityHeaders } from './identity/strip-identity.ts'
-import { verifyBearer } from './identity/verify-bearer.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { canonicalPath, isInternalPath } from './path.ts'
 import { createUpstreamProxies, upstreamFor, type GatewayLocals, type Upstreams } from './proxy/upstreams.ts'
@@ -36,6 +35,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.set('trust proxy', deps.trustProxy)
   const proxies = createUpstreamProxies(deps.upstreams, { timeoutMs: deps.upstreamTimeoutMs })
   const corsOrigins = new Set(deps.corsOrigins)
+  const verifier = { resolveKey: (kid: string) => deps.jwks.resolveKey(kid), revocations: deps.kv, issuer: deps.issuer, audience: deps.audience }
 
   app.use((req, res, next) => {
     const path = canonicalPath(req.path)
@@ -53,10 +53,9 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   })
 
   app.use(async (req, res, next) => {
-    const header = req.header('authorization')
-    if (!header || !/^bearer(\s|$)/i.test(header)) return next()
-    const token = /^bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header)?.[1]
-    const outcome = token ? await verifyBearer(token, deps) : ({ kind: 'invalid', code: 'invalid_token' } as const)
+    const token = bearerTokenOf(req.header('authorization'))
+    if (token === undefined) return next()
+    const outcome = token === null ? ({ kind: 'invalid', code: 'invalid_token' } as const) : await verifyBearerToken(token, verifier)
     deps.metrics.tokenChecks.inc({ outcome: outcome.kind })
     if (outcome.kind === 'unavailable') throw new AppError('dependency_unavailable', 'Token revocation cannot be checked right now')
     if (outcome.kind === 'invalid') {

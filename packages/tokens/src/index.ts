@@ -11,3 +11,4 @@ export {
   type SigningKey,
 } from './signing-key.ts'
 export { checkRevocation, revocationKeys, type RevocationReader, type RevocationVerdict } from './revocation.ts'
+export { bearerTokenOf, verifyBearerToken, type BearerOutcome, type BearerVerifier } from './bearer.ts'

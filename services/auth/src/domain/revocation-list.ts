@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Kv } from '@platform/kv'
 import { AppError, type Logger } from '@platform/platform'
-import { checkRevocation, revocationKeys, type RevocationVerdict } from '@platform/tokens'
+import { checkRevocation, revocationKeys, type RevocationReader, type RevocationVerdict } from '@platform/tokens'
 import { insertRevocations, listLiveRevocations, type RevocationRecord } from '../store/revocations.ts'
 import type { AuthDatabase, RevocationRow } from '../store/schema.ts'
 import type { Executor } from '@platform/db'
@@ -18,6 +18,8 @@ export type RevocationList = {
   /** Restores the store from PostgreSQL if it came back empty, else re-pushes recent ones. */
   sync(): Promise<void>
   check(claims: { jti: string; sid: string; sub: string; iat: number }): Promise<RevocationVerdict>
+  /** The store view token checks read (`checkRevocation`, `verifyBearerToken`). */
+  reader: RevocationReader
   /** Current not-before instants (seconds) for a user, to issue tokens after them. */
   notBefore(userId: string): Promise<number>
   start(intervalMs?: number): void
@@ -111,6 +113,7 @@ export function createRevocationList(deps: { db: Kysely<AuthDatabase>; kv: Kv; l
       return syncing
     },
     check: (claims) => checkRevocation(deps.kv, claims),
+    reader: deps.kv,
     async notBefore(userId) {
       let values: (string | null)[]
       try {

@@ -8,7 +8,7 @@ import { refreshTokens } from '../domain/refresh.ts'
 import { registerUser } from '../domain/register.ts'
 import { logout, logoutAll } from '../domain/revoke.ts'
 import { findUserById } from '../store/users.ts'
-import { claimsOf, requireBearer } from './bearer.ts'
+import { bearerFor, claimsOf } from './bearer.ts'
 import { clearSessionCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE, setSessionCookies } from './cookies.ts'
 import { introspectBody, loginBody, refreshBody, registerBody } from './schemas.ts'
 import type { TokenPair } from '../domain/issue-tokens.ts'
@@ -29,7 +29,7 @@ const bodyOf = (tokens: TokenPair) => ({
 /** The `/auth` routes of CONTRACT §4 (core): handlers parse, call the domain, map to the wire. */
 export function authRoutes(deps: AuthDeps, settings: HttpSettings): Router {
   const router = Router()
-  const bearer = requireBearer(deps)
+  const bearer = bearerFor(deps)
 
   router.post('/register', async (req, res) => {
     const input = parseInput(registerBody, req.body)
