@@ -1,0 +1,350 @@
+import { inTransaction, type Executor } from '@platform/db'
+import { sql, type ColumnType, type Kysely, type Migration, type Transaction } from 'kysely'
+import { BusUnavailableError, errorMessage, type Bus, type BusLogger } from './bus.ts'
+import { parseEnvelope, type EventEnvelope } from './envelope.ts'
+
+/** Rows of the `outbox` table: one event waiting for, or done with, its publish. */
+export type OutboxTable = {
+  id: string
+  envelope: ColumnType<EventEnvelope, string, string>
+  created_at: ColumnType<Date, never, never>
+  /** Null until the broker confirmed the publish. */
+  published_at: ColumnType<Date | null, never, Date | null>
+  attempts: ColumnType<number, never, number>
+  last_error: ColumnType<string | null, never, string | null>
+  /** Not claimed before this time: the back-off after a failed publish. */
+  available_at: ColumnType<Date, never, Date>
+}
+
+/** Rows of the `inbox` table: which consumer already handled which event. */
+export type InboxTable = {
+  event_id: string
+  consumer: string
+  processed_at: ColumnType<Date, never, never>
+}
+
+/** The tables {@link outboxMigration} creates; a service's database type includes them. */
+export type OutboxTables = { outbox: OutboxTable; inbox: InboxTable }
+
+const BATCH_SIZE_DEFAULT = 100
+const IDLE_MS_DEFAULT = 150
+const RETRY_DELAY_BASE_MS = 500
+const RETRY_DELAY_MAX_MS = 60_000
+const LAST_ERROR_MAX_LENGTH = 2_000
+
+/**
+ * Creates `outbox` and `inbox`; add it to the service's migrations, under a name that sorts
+ * where the service wants it.
+ *
+ * @example
+ * const migrations = { '0001-create-licenses': createLicenses, '0002-outbox': outboxMigration }
+ */
+export const outboxMigration: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('outbox')
+      .addColumn('id', 'uuid', (col) => col.primaryKey())
+      .addColumn('envelope', 'jsonb', (col) => col.notNull())
+      .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+      .addColumn('published_at', 'timestamptz')
+      .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+      .addColumn('last_error', 'text')
+      .addColumn('available_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+      .execute()
+    // Partial: published rows pile up until pruned, and the relay's claim must not scan them.
+    await db.schema
+      .createIndex('outbox_unpublished_idx')
+      .on('outbox')
+      .columns(['available_at', 'created_at'])
+      .where(sql.ref('published_at'), 'is', null)
+      .execute()
+    await db.schema
+      .createIndex('outbox_published_at_idx')
+      .on('outbox')
+      .column('published_at')
+      .where(sql.ref('published_at'), 'is not', null)
+      .execute()
+    await db.schema
+      .createTable('inbox')
+      .addColumn('event_id', 'uuid', (col) => col.notNull())
+      .addColumn('consumer', 'text', (col) => col.notNull())
+      .addColumn('processed_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+      .addPrimaryKeyConstraint('inbox_pkey', ['event_id', 'consumer'])
+      .execute()
+    await db.schema
+      .createIndex('inbox_processed_at_idx')
+      .on('inbox')
+      .column('processed_at')
+      .execute()
+  },
+  async down(db) {
+    await db.schema.dropTable('inbox').ifExists().execute()
+    await db.schema.dropTable('outbox').ifExists().execute()
+  },
+}
+
+// The outbox functions work on any service's database whose type includes OutboxTables; kysely's
+// types cannot see that through a generic, so they look at it through this narrower type.
+function outboxView<DB extends OutboxTables>(db: Executor<DB>): Executor<OutboxTables> {
+  return db as unknown as Executor<OutboxTables>
+}
+
+/**
+ * Writes `envelope` to the outbox inside the caller's transaction, so the event commits with the
+ * state change it reports, or not at all (CONTRACT §7). The relay publishes it after the commit.
+ * The envelope is validated here: a malformed event fails the transaction that made it.
+ *
+ * @example
+ * await inTransaction(db, async (trx) => {
+ *   await users.insert(trx, user)
+ *   await writeEvent(trx, createEnvelope({ type: 'auth.user.registered', source: 'auth', subject: { type: 'user', id: user.id }, data: {} }))
+ * })
+ * relay.notify()
+ */
+export async function writeEvent<DB extends OutboxTables>(
+  trx: Transaction<DB>,
+  envelope: EventEnvelope,
+): Promise<void> {
+  parseEnvelope(envelope)
+  await outboxView(trx)
+    .insertInto('outbox')
+    .values({ id: envelope.id, envelope: JSON.stringify(envelope) })
+    .execute()
+}
+
+/** Options of {@link createOutboxRelay}. */
+export type OutboxRelayOptions<DB extends OutboxTables> = {
+  db: Kysely<DB>
+  bus: Pick<Bus, 'publish'>
+  log?: BusLogger
+  /** Rows claimed and published per transaction; default 100. */
+  batchSize?: number
+  /** Poll interval while there is nothing to publish; default 150 ms. */
+  idleMs?: number
+  /** Exchange to publish to; default the bus's (`platform.events`). */
+  exchange?: string
+  /** Back-off of a row whose publish failed: base × 2^(attempts-1), capped; default 500 ms, 60 s. */
+  retryBaseMs?: number
+  retryMaxMs?: number
+}
+
+/** Outcome of one claimed batch. */
+export type FlushResult = { claimed: number; published: number; failed: number }
+
+/** The relay moving committed outbox rows to the bus. */
+export type OutboxRelay = {
+  /** Starts the background loop; idempotent. */
+  start(): void
+  /** Stops the loop after the batch in progress is done; idempotent. */
+  stop(): Promise<void>
+  /** Claims and publishes one batch now; for tests and for draining at shutdown. */
+  flushOnce(): Promise<FlushResult>
+  /** Wakes the loop at once, e.g. right after a transaction that wrote events committed. */
+  notify(): void
+}
+
+/**
+ * Publishes committed outbox rows with publisher confirms. Each batch is one transaction:
+ * `SELECT … FOR UPDATE SKIP LOCKED` claims up to `batchSize` due rows, they are published in
+ * parallel, and those the broker confirmed are marked `published_at` before the commit; so
+ * several replicas can run relays on one table and no row is published by two of them. A row
+ * whose publish failed stays, with `attempts` + 1, `last_error` and a growing `available_at`,
+ * and the loop carries on with the others. Delivery is at least once: a crash after the confirm
+ * and before the commit publishes the batch again, which consumers absorb by event id.
+ * There is no order across the rows of a batch.
+ *
+ * The loop polls every `idleMs` while idle, and works through full batches back to back.
+ * On PGlite the claim transaction holds the only connection while it publishes, so a slow
+ * broker (up to the bus timeout) delays the service's other queries.
+ *
+ * @example
+ * const relay = createOutboxRelay({ db: database.db, bus, log })
+ * relay.start()
+ * onShutdown(() => relay.stop())
+ */
+export function createOutboxRelay<DB extends OutboxTables>(
+  opts: OutboxRelayOptions<DB>,
+): OutboxRelay {
+  const db = outboxView(opts.db) as Kysely<OutboxTables>
+  const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
+  const idleMs = opts.idleMs ?? IDLE_MS_DEFAULT
+  const retryBaseMs = opts.retryBaseMs ?? RETRY_DELAY_BASE_MS
+  const retryMaxMs = opts.retryMaxMs ?? RETRY_DELAY_MAX_MS
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a whole number >= 1, got ${batchSize}`)
+  }
+  const publishOpts = opts.exchange ? { exchange: opts.exchange } : undefined
+
+  let running = false
+  let loop: Promise<void> | undefined
+  let wake: (() => void) | undefined
+  let notified = false
+
+  async function flushOnce(): Promise<FlushResult> {
+    return inTransaction(db, async (trx) => {
+      const rows = await trx
+        .selectFrom('outbox')
+        .select(['id', 'envelope', 'attempts'])
+        .where('published_at', 'is', null)
+        .where('available_at', '<=', sql<Date>`now()`)
+        .orderBy('available_at')
+        .orderBy('created_at')
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute()
+      if (rows.length === 0) return { claimed: 0, published: 0, failed: 0 }
+
+      const results = await Promise.allSettled(
+        rows.map((row) => opts.bus.publish(row.envelope, publishOpts)),
+      )
+      const published: string[] = []
+      const failed: { id: string; attempts: number; error: string }[] = []
+      results.forEach((result, i) => {
+        const row = rows[i]!
+        if (result.status === 'fulfilled') published.push(row.id)
+        else
+          failed.push({
+            id: row.id,
+            attempts: row.attempts + 1,
+            error: errorMessage(result.reason),
+          })
+      })
+      if (published.length > 0) {
+        await trx
+          .updateTable('outbox')
+          .set({ published_at: sql<Date>`now()` })
+          .where('id', 'in', published)
+          .execute()
+      }
+      for (const row of failed) {
+        const delayMs = Math.min(retryBaseMs * 2 ** Math.min(row.attempts - 1, 30), retryMaxMs)
+        await trx
+          .updateTable('outbox')
+          .set({
+            attempts: row.attempts,
+            last_error: row.error.slice(0, LAST_ERROR_MAX_LENGTH),
+            available_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`,
+          })
+          .where('id', '=', row.id)
+          .execute()
+      }
+      if (failed.length > 0) {
+        // One line per batch: an outage fails every row, and a line per row would flood the log.
+        const allUnavailable = results.every(
+          (r) => r.status === 'rejected' && r.reason instanceof BusUnavailableError,
+        )
+        opts.log?.warn(
+          { failed: failed.length, published: published.length, err: failed[0]!.error },
+          allUnavailable ? 'outbox publish failed: broker unavailable' : 'outbox publish failed',
+        )
+      }
+      return { claimed: rows.length, published: published.length, failed: failed.length }
+    })
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (notified) {
+      notified = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        wake = undefined
+        clearTimeout(timer)
+        resolve()
+      }
+      wake = done
+    })
+  }
+
+  async function runLoop(): Promise<void> {
+    let dbFailures = 0
+    while (running) {
+      notified = false
+      let delayMs = idleMs
+      try {
+        const result = await flushOnce()
+        dbFailures = 0
+        // A full batch that went out means more may be waiting: go again at once.
+        if (result.claimed === batchSize && result.failed === 0) delayMs = 0
+      } catch (err) {
+        dbFailures++
+        delayMs = Math.min(idleMs * 2 ** Math.min(dbFailures, 10), retryMaxMs)
+        opts.log?.error({ err: errorMessage(err) }, 'outbox relay batch failed; retrying')
+      }
+      if (running && delayMs > 0) await sleep(delayMs)
+    }
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      loop = runLoop().finally(() => {
+        loop = undefined
+      })
+    },
+    async stop() {
+      running = false
+      wake?.()
+      await loop
+    },
+    flushOnce,
+    notify() {
+      notified = true
+      wake?.()
+    },
+  }
+}
+
+/**
+ * Runs `fn` at most once per (`eventId`, `consumer`): the inbox row and `fn`'s writes commit in
+ * one transaction, so a redelivered event finds the row and is skipped, and an `fn` that throws
+ * leaves no row behind (the bus retries it). Concurrent deliveries of one event wait on the
+ * row's key; the one that commits first wins. Returns whether `fn` ran. Effects outside the
+ * database (an e-mail, an HTTP call) are not covered: make those idempotent on their own.
+ *
+ * @example
+ * await bus.subscribe('license.payments', ['payments.subscription.*'], (event) =>
+ *   handleOnce(db, 'license', event.id, (trx) => applySubscription(trx, event)).then(() => {}),
+ * )
+ */
+export async function handleOnce<DB extends OutboxTables>(
+  db: Kysely<DB>,
+  consumer: string,
+  eventId: string,
+  fn: (trx: Transaction<DB>) => Promise<void>,
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const recorded = await outboxView(trx)
+      .insertInto('inbox')
+      .values({ event_id: eventId, consumer })
+      .onConflict((oc) => oc.columns(['event_id', 'consumer']).doNothing())
+      .returning('event_id')
+      .executeTakeFirst()
+    if (!recorded) return false
+    await fn(trx)
+    return true
+  })
+}
+
+/**
+ * Deletes outbox rows published, and inbox rows recorded, more than `olderThanMs` ago; returns
+ * how many of each. Keep inbox rows longer than the broker could redeliver an event (the DLQ
+ * aside): a pruned row lets a very late duplicate through.
+ */
+export async function pruneOutbox<DB extends OutboxTables>(
+  db: Kysely<DB>,
+  { olderThanMs }: { olderThanMs: number },
+): Promise<{ outbox: number; inbox: number }> {
+  const view = outboxView(db)
+  const cutoff = sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`
+  const outbox = await view
+    .deleteFrom('outbox')
+    .where('published_at', '<', cutoff)
+    .executeTakeFirst()
+  const inbox = await view.deleteFrom('inbox').where('processed_at', '<', cutoff).executeTakeFirst()
+  return { outbox: Number(outbox.numDeletedRows), inbox: Number(inbox.numDeletedRows) }
+}
