@@ -7,6 +7,8 @@ import { createTestClient, infraUrl, type TestClient } from '@platform/testkit'
 import { startPlatform, type RunningPlatform } from '@platform/launcher/platform'
 
 /** The introspection client every test stack is configured with. */
+const SERVICES = ['auth', 'license', 'payments', 'audit', 'notification'] as const
+
 export const TEST_INTROSPECTION_CLIENT = { id: 'e2e-client', secret: 'e2e-client-secret-0123456789' }
 
 export type Stack = {
@@ -29,7 +31,12 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
   const dataDir = await mkdtemp(join(tmpdir(), 'platform-e2e-'))
   const databaseUrl = infraUrl('DATABASE_URL')
   const redisUrl = 'REDIS_URL' in overrides ? overrides.REDIS_URL : infraUrl('REDIS_URL')
-  const authDatabaseUrl = databaseUrl ? uniqueDatabaseUrl(databaseUrl, 'auth_e2e') : undefined
+  // Every service gets a database of its own for this stack; they are all dropped at stop.
+  const serviceDatabases = databaseUrl
+    ? Object.fromEntries(SERVICES.map((service) => [`${service.toUpperCase()}_DATABASE_URL`, uniqueDatabaseUrl(databaseUrl, `${service}_e2e`)]))
+    : {}
+  const dropDatabases = () => Promise.all(Object.values(serviceDatabases).map((url) => dropDatabase(url).catch(() => undefined)))
+  const amqpUrl = infraUrl('AMQP_URL')
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     DATA_DIR: dataDir,
@@ -39,7 +46,8 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     GATEWAY_ADMIN_PORT: '0',
     AUTH_PORT: '0',
     INTROSPECTION_CLIENTS: `${TEST_INTROSPECTION_CLIENT.id}:${TEST_INTROSPECTION_CLIENT.secret}`,
-    ...(authDatabaseUrl ? { DATABASE_URL: databaseUrl, AUTH_DATABASE_URL: authDatabaseUrl } : {}),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, ...serviceDatabases } : {}),
+    ...(amqpUrl ? { AMQP_URL: amqpUrl, AMQP_PREFIX: `e2e-${randomBytes(6).toString('hex')}.` } : {}),
     ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `e2e-${randomBytes(6).toString('hex')}:` } : {}),
     ...overrides,
   }
@@ -49,7 +57,7 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     platform = await startPlatform(env)
   } catch (error) {
     // A stack that fails to start (a bad setting under test) leaves no database or data dir behind.
-    if (authDatabaseUrl) await dropDatabase(authDatabaseUrl).catch(() => undefined)
+    await dropDatabases()
     await rm(dataDir, { recursive: true, force: true })
     throw error
   }
@@ -67,7 +75,7 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     async stop() {
       await client.close()
       await platform.stop()
-      if (authDatabaseUrl) await dropDatabase(authDatabaseUrl)
+      await dropDatabases()
       await rm(dataDir, { recursive: true, force: true })
     },
   }

@@ -2,11 +2,14 @@ import { relative } from 'node:path'
 import { startAuth, type RunningAuth } from '@platform/auth/start'
 import { startGateway, type RunningGateway } from '@platform/gateway/start'
 import { createMemoryKv, type Kv } from '@platform/kv'
+import { openBus, type Bus } from '@platform/bus'
 
 export type RunningPlatform = {
   gateway: RunningGateway
   auth: RunningAuth
   kv: Kv | undefined
+  /** One bus for every service of this process: RabbitMQ with AMQP_URL, else in-process. */
+  bus: Bus
   /** Stops the gateway and starts a new one over the same store and services. */
   restartGateway(overrides?: NodeJS.ProcessEnv): Promise<void>
   stop(): Promise<void>
@@ -18,6 +21,7 @@ export type RunningPlatform = {
  */
 export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlatform> {
   const kv = env.REDIS_URL ? undefined : createMemoryKv()
+  const { bus } = openBus({ url: env.AMQP_URL, prefix: env.AMQP_PREFIX, connectionName: 'platform' })
   const auth = await startAuth({ env, kv })
   try {
     const gatewayEnv = { ...env, AUTH_URL: env.AUTH_URL ?? auth.url }
@@ -25,6 +29,7 @@ export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlat
       gateway: await startGateway({ env: gatewayEnv, kv }),
       auth,
       kv,
+      bus,
       async restartGateway(overrides = {}) {
         await platform.gateway.stop()
         platform.gateway = await startGateway({ env: { ...gatewayEnv, ...overrides }, kv })
@@ -32,12 +37,14 @@ export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlat
       async stop() {
         await platform.gateway.stop()
         await auth.stop()
+        await bus.close()
         await kv?.close()
       },
     }
     return platform
   } catch (error) {
     await auth.stop()
+    await bus.close()
     throw error
   }
 }

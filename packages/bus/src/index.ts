@@ -26,3 +26,4 @@ export {
 } from './envelope.ts'
 export { createAmqpBus, type AmqpBusOptions } from './amqp-bus.ts'
 export { createMemoryBus, topicMatches, type MemoryBusOptions } from './memory-bus.ts'
+export { namespacedBus, openBus } from './open-bus.ts'

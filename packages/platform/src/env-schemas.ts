@@ -37,6 +37,8 @@ export const commonEnv = {
   /** Namespaces every key, so two platforms (or test runs) can share one Redis. */
   REDIS_PREFIX: z.string().max(64).default(''),
   AMQP_URL: urlSchema(['amqp', 'amqps']),
+  /** Prefixes every exchange and queue, so two platforms (or test runs) can share one RabbitMQ. */
+  AMQP_PREFIX: z.string().max(64).regex(/^[A-Za-z0-9._-]*$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(''),
   PUBLIC_URL: z.string().url({ message: 'expected an absolute URL' }).default('https://localhost:8443').transform((v) => v.replace(/\/+$/, '')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }
