@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** Constant-time string equality; different lengths compare unequal without leaking where. */
 export function safeEqual(a: string, b: string): boolean {
@@ -15,4 +15,29 @@ export function hmacHex(key: string | Buffer, value: string): string {
 /** SHA-256 in base64url: how refresh tokens and other bearer secrets are stored. */
 export function sha256Base64url(value: string): string {
   return createHash('sha256').update(value).digest('base64url')
+}
+
+/**
+ * Encrypts a short secret (an e-mail link token) with AES-256-GCM under a key derived from
+ * `key`, for events that must carry it to exactly one consumer: the broker, the audit log and
+ * every other consumer see only ciphertext. Output: base64url(iv ‖ ciphertext ‖ tag).
+ */
+export function sealSecret(key: string, plaintext: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', deriveSealKey(key), iv)
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+/** Reverses {@link sealSecret}; throws if the value was altered or sealed under another key. */
+export function unsealSecret(key: string, sealed: string): string {
+  const raw = Buffer.from(sealed, 'base64url')
+  if (raw.length < 29) throw new Error('sealed value too short')
+  const decipher = createDecipheriv('aes-256-gcm', deriveSealKey(key), raw.subarray(0, 12))
+  decipher.setAuthTag(raw.subarray(raw.length - 16))
+  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8')
+}
+
+function deriveSealKey(key: string): Buffer {
+  return createHash('sha256').update(`platform-seal:${key}`).digest()
 }
