@@ -1,12 +1,20 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import { AppError, createHttpApp, currentRequestId, finishHttpApp, sendProblem, type Logger } from '@platform/platform'
 import type { Kv } from '@platform/kv'
-import { bearerTokenOf, verifyBearerToken, type JwksClient } from '@platform/tokens'
+import {
+  bearerTokenOf,
+  cachedVerifier,
+  revocationKeysFor,
+  revocationVerdict,
+  TokenError,
+  verifyAccessToken,
+  type JwksClient,
+} from '@platform/tokens'
 import { stripIdentityHeaders } from './identity/strip-identity.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { canonicalPath, isInternalPath } from './path.ts'
 import { createUpstreamProxies, upstreamFor, type GatewayLocals, type Upstreams } from './proxy/upstreams.ts'
-import { consume, rateLimitHeaders, type RateDecision } from './rate-limit/limiter.ts'
+import { consume, counterKey, decide, rateLimitHeaders, type RateDecision } from './rate-limit/limiter.ts'
 import { ROUTE_POLICIES, type KeySource, type Policy, type PolicyName } from './rate-limit/policies.ts'
 
 export type GatewayDeps = {
@@ -35,7 +43,11 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.set('trust proxy', deps.trustProxy)
   const proxies = createUpstreamProxies(deps.upstreams, { timeoutMs: deps.upstreamTimeoutMs })
   const corsOrigins = new Set(deps.corsOrigins)
-  const verifier = { resolveKey: (kid: string) => deps.jwks.resolveKey(kid), revocations: deps.kv, issuer: deps.issuer, audience: deps.audience }
+  const verifySignature = cachedVerifier({
+    issuer: deps.issuer,
+    audience: deps.audience,
+    verify: (token) => verifyAccessToken(token, { resolveKey: (kid) => deps.jwks.resolveKey(kid), issuer: deps.issuer, audience: deps.audience }),
+  })
 
   app.use((req, res, next) => {
     const path = canonicalPath(req.path)
@@ -52,35 +64,35 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     next()
   })
 
-  app.use(async (req, res, next) => {
-    const token = bearerTokenOf(req.header('authorization'))
-    if (token === undefined) return next()
-    const outcome = token === null ? ({ kind: 'invalid', code: 'invalid_token' } as const) : await verifyBearerToken(token, verifier)
-    deps.metrics.tokenChecks.inc({ outcome: outcome.kind })
-    if (outcome.kind === 'unavailable') throw new AppError('dependency_unavailable', 'Token revocation cannot be checked right now')
-    if (outcome.kind === 'invalid') {
-      // A bad token is an anonymous request: it spends the IP's budget, so forged tokens cannot
-      // buy unlimited signature checks.
-      const decision = await consume(deps.kv, deps.policies.anonymous, `ip:${(res.locals as GatewayLocals).clientIp}`).catch(() => undefined)
-      if (decision) enforce(res, deps, decision)
-      throw new AppError(outcome.code, undefined, { headers: { 'WWW-Authenticate': `Bearer error="invalid_token"` } })
-    }
-    ;(res.locals as GatewayLocals).claims = outcome.claims
-    next()
-  })
-
+  // Identity and the general limit in one step: a bearer request costs one signature check
+  // (cached per token) and one store round trip for its rate counter and its revocation keys.
   app.use(async (req, res, next) => {
     const locals = res.locals as GatewayLocals
-    const general = locals.claims
-      ? { policy: deps.policies.authenticated, key: `user:${locals.claims.sub}` }
-      : { policy: deps.policies.anonymous, key: `ip:${locals.clientIp}` }
-    try {
-      enforce(res, deps, await consume(deps.kv, general.policy, general.key))
-    } catch (error) {
-      if (error instanceof AppError || locals.claims) throw error
-      // CONTRACT §3: without the store, anonymous traffic is served without the general limit.
-      deps.metrics.rateLimitFailOpen.inc()
+    const token = bearerTokenOf(req.header('authorization'))
+    if (token === undefined) {
+      await countAnonymous(res, deps, locals.clientIp, { failOpen: true })
+      return next()
     }
+    const checked = token === null ? { error: 'invalid_token' as const } : await verifySignature(token).then((claims) => ({ claims }), tokenErrorCode)
+    if ('error' in checked) return refuseToken(res, deps, locals.clientIp, checked.error)
+    const { claims } = checked
+    const policy = deps.policies.authenticated
+    let reading
+    try {
+      reading = await deps.kv.hitAndGet(counterKey(policy, `user:${claims.sub}`), policy.windowS * 1000, revocationKeysFor(claims))
+    } catch (error) {
+      deps.metrics.tokenChecks.inc({ outcome: 'unavailable' })
+      throw new AppError('dependency_unavailable', 'Token revocation cannot be checked right now', { cause: error })
+    }
+    const verdict = revocationVerdict(claims, reading.values)
+    if (verdict === 'unknown') {
+      deps.metrics.tokenChecks.inc({ outcome: 'unavailable' })
+      throw new AppError('dependency_unavailable', 'Token revocation lists are being restored')
+    }
+    if (verdict === 'revoked') return refuseToken(res, deps, locals.clientIp, 'invalid_token')
+    deps.metrics.tokenChecks.inc({ outcome: 'valid' })
+    enforce(res, deps, decide(policy, reading))
+    locals.claims = claims
     next()
   })
 
@@ -113,6 +125,34 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   finishHttpApp(app, { log: deps.log })
   return app
+}
+
+/** Counts a request without a valid token against the client IP's `anonymous` budget. */
+async function countAnonymous(res: Response, deps: GatewayDeps, clientIp: string, opts: { failOpen: boolean }): Promise<void> {
+  let decision: RateDecision
+  try {
+    decision = await consume(deps.kv, deps.policies.anonymous, `ip:${clientIp}`)
+  } catch {
+    // CONTRACT §3: without the store, anonymous traffic is served without the general limit.
+    if (opts.failOpen) deps.metrics.rateLimitFailOpen.inc()
+    return
+  }
+  enforce(res, deps, decision)
+}
+
+/**
+ * Answers 401 for a bad or revoked token. The request still spends the IP's anonymous budget
+ * first, so forged tokens cannot buy unlimited signature checks.
+ */
+async function refuseToken(res: Response, deps: GatewayDeps, clientIp: string, code: TokenError['code']): Promise<never> {
+  deps.metrics.tokenChecks.inc({ outcome: 'invalid' })
+  await countAnonymous(res, deps, clientIp, { failOpen: false })
+  throw new AppError(code, undefined, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } })
+}
+
+function tokenErrorCode(error: unknown): { error: TokenError['code'] } {
+  if (error instanceof TokenError) return { error: error.code }
+  throw error
 }
 
 function enforce(res: Response, deps: GatewayDeps, decision: RateDecision): void {

@@ -5,20 +5,27 @@ import type { Policy } from './policies.ts'
 /** The outcome of one counted request against one policy. */
 export type RateDecision = { policy: Policy; allowed: boolean; remaining: number; resetS: number }
 
+/** The store key of one policy's counter for one client; hashed, so raw IPs and e-mails never sit in Redis. */
+export function counterKey(policy: Policy, key: string): string {
+  return `rl:${policy.name}:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`
+}
+
+/** Turns a counter reading into a decision for `policy`. */
+export function decide(policy: Policy, counter: { count: number; resetMs: number }): RateDecision {
+  return {
+    policy,
+    allowed: counter.count <= policy.limit,
+    remaining: Math.max(0, policy.limit - counter.count),
+    resetS: Math.max(1, Math.ceil(counter.resetMs / 1000)),
+  }
+}
+
 /**
  * Counts a request against a policy in the shared store, one atomic step per decision (PITFALLS:
  * GET-then-SET limiters miscount under concurrency), so all gateway replicas share one budget.
- * Keys are hashed: raw IPs and e-mails never sit in Redis.
  */
 export async function consume(kv: Kv, policy: Policy, key: string): Promise<RateDecision> {
-  const digest = createHash('sha256').update(key).digest('base64url').slice(0, 32)
-  const { count, resetMs } = await kv.hit(`rl:${policy.name}:${digest}`, policy.windowS * 1000)
-  return {
-    policy,
-    allowed: count <= policy.limit,
-    remaining: Math.max(0, policy.limit - count),
-    resetS: Math.max(1, Math.ceil(resetMs / 1000)),
-  }
+  return decide(policy, await kv.hit(counterKey(policy, key), policy.windowS * 1000))
 }
 
 /** The `RateLimit-Policy` / `RateLimit` headers (IETF httpapi draft, structured fields). */

@@ -265,6 +265,26 @@ export function describeKvContract(
       })
     })
 
+    describe('hitAndGet', () => {
+      it('when called, counts like hit and reads the other keys, missing ones as null', async (t) => {
+        const kv = await openKv(t)
+        const counter = uniqueKey('hg-counter')
+        const present = uniqueKey('hg-present')
+        const missing = uniqueKey('hg-missing')
+        await kv.set(present, 'yes')
+
+        const first = await kv.hitAndGet(counter, 60_000, [present, missing])
+        const second = await kv.hitAndGet(counter, 60_000, [])
+
+        assert.equal(first.count, 1)
+        assert.deepEqual(first.values, ['yes', null])
+        assert.ok(first.resetMs > 0 && first.resetMs <= 60_000)
+        assert.equal(second.count, 2)
+        assert.deepEqual(second.values, [])
+        assert.equal((await kv.hit(counter, 60_000)).count, 3)
+      })
+    })
+
     describe('lifecycle', () => {
       it('when the store is reachable, ping resolves', async (t) => {
         const kv = await openKv(t)
@@ -282,6 +302,7 @@ export function describeKvContract(
         await assert.rejects(kv.get(key), KvUnavailableError)
         await assert.rejects(kv.set(key, 'v'), KvUnavailableError)
         await assert.rejects(kv.hit(key, 1000), KvUnavailableError)
+        await assert.rejects(kv.hitAndGet(key, 1000, [key]), KvUnavailableError)
         await assert.rejects(kv.mget([key]), KvUnavailableError)
         await assert.rejects(kv.setMany([{ key, value: 'v' }]), KvUnavailableError)
         await assert.rejects(kv.del(key), KvUnavailableError)

@@ -34,6 +34,11 @@ export interface Kv {
    * if (count > MAX_ATTEMPTS_PER_MINUTE) throw new AppError('rate_limited')
    */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>
+  /**
+   * `hit` on `key`, then the values of `readKeys`, in one atomic round trip: the gateway counts a
+   * request and reads the keys that revoke its token with a single call.
+   */
+  hitAndGet(key: string, windowMs: number, readKeys: readonly string[]): Promise<{ count: number; resetMs: number; values: (string | null)[] }>
   /** Ms until `key` expires; `null` when the key is missing or has no expiry. */
   ttlMs(key: string): Promise<number | null>
   /** Resolves when the store answers; for readiness checks. */

@@ -42,7 +42,7 @@ export function createMemoryKv(): Kv {
     entries.set(key, { value, expiresAt: ttlMs === undefined ? null : Date.now() + ttlMs })
   }
 
-  return {
+  const kv: Kv = {
     async get(key) {
       ensureOpen()
       return live(key)?.value ?? null
@@ -90,6 +90,12 @@ export function createMemoryKv(): Kv {
       return { count, resetMs: expiresAt - now }
     },
 
+    async hitAndGet(key, windowMs, readKeys) {
+      const { count, resetMs } = await kv.hit(key, windowMs)
+      const now = Date.now()
+      return { count, resetMs, values: readKeys.map((k) => live(k, now)?.value ?? null) }
+    },
+
     async ttlMs(key) {
       ensureOpen()
       const now = Date.now()
@@ -106,6 +112,7 @@ export function createMemoryKv(): Kv {
       clearInterval(sweep)
     },
   }
+  return kv
 }
 
 function isExpired(entry: Entry, now: number): boolean {

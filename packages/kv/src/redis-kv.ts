@@ -21,10 +21,27 @@ end
 return {count, ttl}
 `
 
+// The gateway's hot path in one round trip: count the request, then read the keys that decide
+// whether its token is revoked (PITFALLS: one script or pipeline costs less than two trips).
+const HIT_AND_GET_LUA = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if count == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+local values = {}
+for i = 2, #KEYS do values[i - 1] = redis.call('GET', KEYS[i]) end
+return {count, ttl, values}
+`
+
 // Replies from a reachable server that still mean "cannot serve right now".
 const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|BUSY)\b/
 
-type HitCommand = { kvHit(key: string, windowMs: number): Promise<[number, number]> }
+type HitCommand = {
+  kvHit(key: string, windowMs: number): Promise<[number, number]>
+  kvHitAndGet(numKeys: number, ...args: (string | number)[]): Promise<[number, number, (string | false | null)[]]>
+}
 
 /**
  * Options of {@link createRedisKv}. `url` is a `redis://` or `rediss://` URL; `prefix` is put in
@@ -70,6 +87,7 @@ export function createRedisKv(opts: RedisKvOptions): Kv {
       Math.min(RECONNECT_DELAY_MIN_MS * 2 ** Math.min(times - 1, 16), RECONNECT_DELAY_MAX_MS),
   }) as Redis & HitCommand
   client.defineCommand('kvHit', { lua: HIT_LUA, numberOfKeys: 1 })
+  client.defineCommand('kvHitAndGet', { lua: HIT_AND_GET_LUA })
 
   let closed = false
   let lastConnectionError: Error | undefined
@@ -170,6 +188,14 @@ export function createRedisKv(opts: RedisKvOptions): Kv {
       assertDurationMs('windowMs', windowMs)
       const [count, resetMs] = await run(() => client.kvHit(key, windowMs))
       return { count, resetMs }
+    },
+
+    async hitAndGet(key, windowMs, readKeys) {
+      assertDurationMs('windowMs', windowMs)
+      const [count, resetMs, raw] = await run(() => client.kvHitAndGet(1 + readKeys.length, key, ...readKeys, windowMs))
+      // Lua turns a missing key (nil) into false inside a table.
+      const values = readKeys.map((_, i) => (typeof raw[i] === 'string' ? (raw[i] as string) : null))
+      return { count, resetMs, values }
     },
 
     async ttlMs(key) {

@@ -10,5 +10,13 @@ export {
   type PublicJwk,
   type SigningKey,
 } from './signing-key.ts'
-export { checkRevocation, revocationKeys, type RevocationReader, type RevocationVerdict } from './revocation.ts'
+export {
+  checkRevocation,
+  revocationKeys,
+  revocationKeysFor,
+  revocationVerdict,
+  type RevocationReader,
+  type RevocationVerdict,
+} from './revocation.ts'
 export { bearerTokenOf, verifyBearerToken, type BearerOutcome, type BearerVerifier } from './bearer.ts'
+export { cachedVerifier, type CachedVerifierOptions } from './verify-cache.ts'

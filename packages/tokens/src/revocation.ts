@@ -17,25 +17,35 @@ export type RevocationVerdict = 'active' | 'revoked' | 'unknown'
 /** The store operation the check needs: one round trip for all five keys. */
 export type RevocationReader = { mget(keys: readonly string[]): Promise<(string | null)[]> }
 
-/**
- * Decides whether a verified token is still good: revoked by `jti` or session, or issued at or
- * before a per-user or global not-before instant (seconds). `unknown` means the lists are not
- * loaded yet and the caller must fail closed. Never keyed on the token string (ECDSA twins).
- */
-export async function checkRevocation(
-  kv: RevocationReader,
-  claims: { jti: string; sid: string; sub: string; iat: number },
-): Promise<RevocationVerdict> {
-  const [jti, sid, userNbf, globalNbf, ready] = await kv.mget([
+type RevocationSubject = { jti: string; sid: string; sub: string; iat: number }
+
+/** The five keys whose values decide a token's revocation, in the order `revocationVerdict` reads them. */
+export function revocationKeysFor(claims: RevocationSubject): string[] {
+  return [
     revocationKeys.tokenId(claims.jti),
     revocationKeys.session(claims.sid),
     revocationKeys.userNotBefore(claims.sub),
     revocationKeys.globalNotBefore(),
     revocationKeys.ready(),
-  ])
+  ]
+}
+
+/**
+ * Decides whether a verified token is still good from the values of `revocationKeysFor`: revoked
+ * by `jti` or session, or issued at or before a per-user or global not-before instant (seconds).
+ * `unknown` means the lists are not loaded yet and the caller must fail closed. Never keyed on
+ * the token string (ECDSA twins).
+ */
+export function revocationVerdict(claims: RevocationSubject, values: readonly (string | null | undefined)[]): RevocationVerdict {
+  const [jti, sid, userNbf, globalNbf, ready] = values
   if (ready === null || ready === undefined) return 'unknown'
   if (jti || sid) return 'revoked'
   if (userNbf && claims.iat <= Number(userNbf)) return 'revoked'
   if (globalNbf && claims.iat <= Number(globalNbf)) return 'revoked'
   return 'active'
+}
+
+/** Reads the lists (one round trip) and decides; see `revocationVerdict`. */
+export async function checkRevocation(kv: RevocationReader, claims: RevocationSubject): Promise<RevocationVerdict> {
+  return revocationVerdict(claims, await kv.mget(revocationKeysFor(claims)))
 }
