@@ -120,6 +120,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const service = upstreamFor(canonicalPath(req.path))!
+    res.locals.route = `${service}:*`
     return proxies[service](req, res, next)
   })
 

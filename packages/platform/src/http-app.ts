@@ -67,7 +67,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     res.setHeader('X-Request-Id', requestId)
     const started = process.hrtime.bigint()
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched'
+      // A proxy has no express route: it names its own (`res.locals.route`), e.g. the upstream prefix.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : ((res.locals.route as string | undefined) ?? 'unmatched')
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       opts.metrics.httpDuration.observe({ method: req.method, route, status: res.statusCode }, seconds)
       opts.log.debug({ request_id: requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000 }, 'request')

@@ -21,8 +21,9 @@ export type JwksClient = {
  * than PEM strings, PITFALLS). Unknown kids refresh the set, rate-limited so that a flood of
  * tokens with random kids cannot turn into a flood of JWKS fetches.
  */
-export function createJwksClient(opts: { fetchJwks: () => Promise<Jwks>; minRefreshMs?: number; now?: () => number }): JwksClient {
+export function createJwksClient(opts: { fetchJwks: () => Promise<Jwks>; minRefreshMs?: number; maxAgeMs?: number; now?: () => number }): JwksClient {
   const minRefreshMs = opts.minRefreshMs ?? 5000
+  const maxAgeMs = opts.maxAgeMs ?? 300_000
   const now = opts.now ?? Date.now
   let keys = new Map<string, KeyObject>()
   let lastRefresh = -Infinity
@@ -52,6 +53,9 @@ export function createJwksClient(opts: { fetchJwks: () => Promise<Jwks>; minRefr
     refresh,
     async resolveKey(kid) {
       const known = keys.get(kid)
+      // Re-read the set in the background once it is old, so a key the issuer withdrew stops
+      // being trusted without a restart.
+      if (now() - lastRefresh > maxAgeMs && !inflight) void refresh().catch(() => undefined)
       if (known) return known
       if (now() - lastRefresh < minRefreshMs) return undefined
       await refresh().catch(() => undefined)

@@ -211,4 +211,25 @@ describe('createJwksClient', () => {
     // Assert
     await assert.rejects(refreshing, /ECONNREFUSED/)
   })
+
+  it('when the set is older than maxAgeMs, re-reads it in the background and stops trusting a withdrawn key', async () => {
+    // Arrange
+    const [withdrawn, kept] = [generateSigningKey(), generateSigningKey()]
+    const source = createJwksSource([withdrawn, kept])
+    const clock = createClock()
+    const client = createJwksClient({ fetchJwks: source.fetchJwks, minRefreshMs: MIN_REFRESH_MS, maxAgeMs: 60_000, now: clock.now })
+    await client.refresh()
+    source.keys = [kept]
+
+    // Act
+    clock.ms += 61_000
+    await client.resolveKey(kept.kid)
+    while (source.calls < 2) await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+
+    // Assert
+    assert.equal(await client.resolveKey(withdrawn.kid), undefined)
+    assert.ok(await client.resolveKey(kept.kid))
+  })
 })
+
