@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/services/*', '@platform/auth', '@platform/gateway'], message: 'packages and services never import a service' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/services/*', '@platform/auth', '@platform/gateway', '@platform/license', '@platform/license/*', '@platform/notification', '@platform/notification/*'], message: 'packages and services never import a service' }] }],
     },
   },
   {

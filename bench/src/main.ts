@@ -8,13 +8,17 @@ import autocannon from 'autocannon'
 import argon2 from 'argon2'
 import pg from 'pg'
 import { createTestClient } from '@platform/testkit'
+import { createLicenseVerifier, keySetFromJwks, verifyLicenseSignature, type Jwks } from '@platform/license-client'
+import { verify as cryptoVerify } from 'node:crypto'
 import { ARGON2_OPTIONS } from '../../services/auth/src/domain/passwords.ts'
 import { startProcess } from './processes.ts'
+import { measureAudit } from './audit.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = 20
 const LOGIN_CONCURRENCY = 4
 const REFRESH_CONCURRENCY = 8
+const ACTIVATION_CONCURRENCY = 8
 const redisUrl = process.env.REDIS_URL
 const databaseUrl = process.env.DATABASE_URL
 
@@ -30,7 +34,16 @@ async function load(opts: autocannon.Options & { ca: Buffer }) {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'platform-bench-'))
-const authDb = databaseUrl ? databaseUrl.replace(/\/[^/?]*(\?|$)/, `/auth_bench_${randomBytes(4).toString('hex')}$1`) : undefined
+// Every database the run creates gets a unique name, and all of them are dropped at the end.
+const benchDatabases: string[] = []
+const benchDb = (service: string) => {
+  if (!databaseUrl) return undefined
+  const url = databaseUrl.replace(/\/[^/?]*(\?|$)/, `/${service}_bench_${randomBytes(4).toString('hex')}$1`)
+  benchDatabases.push(url)
+  return url
+}
+const authDb = benchDb('auth')
+const licenseDb = benchDb('license')
 const upstream = await startProcess('bench/src/upstream.ts', {})
 const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`
 const platform = await startProcess(
@@ -41,11 +54,14 @@ const platform = await startProcess(
     GATEWAY_HTTP_PORT: '0',
     GATEWAY_ADMIN_PORT: '0',
     AUTH_PORT: '0',
+    LICENSE_PORT: '0',
+    AUDIT_PORT: '0',
+    NOTIFICATION_PORT: '0',
     LICENSE_URL: upstreamUrl,
     LOG_LEVEL: 'warn',
     RATE_LIMITS: JSON.stringify(Object.fromEntries(['anonymous', 'authenticated', 'login_ip', 'login_email', 'register_ip'].map((p) => [p, { limit: 10_000_000, window_s: 60 }]))),
     ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-${randomBytes(4).toString('hex')}:` } : { REDIS_URL: '' }),
-    ...(authDb ? { DATABASE_URL: databaseUrl, AUTH_DATABASE_URL: authDb } : { DATABASE_URL: '' }),
+    ...(authDb ? { DATABASE_URL: databaseUrl, AUTH_DATABASE_URL: authDb, LICENSE_DATABASE_URL: licenseDb } : { DATABASE_URL: '' }),
   },
   /Gateway\s+(https:\/\/\S+)/,
 )
@@ -160,12 +176,122 @@ try {
     target: '≥ 0.5',
   })
   await client.close()
+
+  // 4. Licensing: online validation through the gateway against the gateway's own throughput on
+  // a trivial protected route (row 1); offline verification in license-client against raw
+  // node:crypto ES256 verification of the same token; activations racing on one license.
+  // A second platform serves the real license service (the first one routes /licenses to the
+  // trivial upstream), with limits and abuse detection out of the way.
+  log('licensing')
+  const licenseDataDir = await mkdtemp(join(tmpdir(), 'platform-bench-license-'))
+  const licensed = await startProcess(
+    'bench/src/license-platform.ts',
+    {
+      DATA_DIR: licenseDataDir,
+      GATEWAY_PORT: '0',
+      GATEWAY_HTTP_PORT: '0',
+      GATEWAY_ADMIN_PORT: '0',
+      AUTH_PORT: '0',
+      LICENSE_PORT: '0',
+      AUDIT_PORT: '0',
+      NOTIFICATION_PORT: '0',
+      LOG_LEVEL: 'warn',
+      RATE_LIMITS: JSON.stringify(
+        Object.fromEntries(
+          ['anonymous', 'authenticated', 'login_ip', 'login_email', 'register_ip', 'license_activate_ip', 'license_activate_key', 'license_generate'].map((p) => [p, { limit: 10_000_000, window_s: 60 }]),
+        ),
+      ),
+      LICENSE_ABUSE: JSON.stringify({ fingerprints: 1_000_000, window_s: 60 }),
+      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-${randomBytes(4).toString('hex')}:` } : { REDIS_URL: '' }),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, AUTH_DATABASE_URL: benchDb('auth'), LICENSE_DATABASE_URL: benchDb('license') } : { DATABASE_URL: '' }),
+    },
+    /Gateway\s+(https:\/\/\S+) admin (\S+) (\S+)/,
+  )
+  try {
+    const licensedUrl = licensed.match[1]!
+    const lca = await readFile(join(licenseDataDir, 'tls', 'ca.pem'))
+    const lclient = createTestClient(licensedUrl, { caPath: join(licenseDataDir, 'tls', 'ca.pem') })
+    const adminLogin = await lclient.request('POST', '/auth/login', { json: { email: licensed.match[2], password: licensed.match[3]!.replaceAll('+', ' ') } })
+    if (adminLogin.status !== 200) throw new Error(`admin login failed: ${adminLogin.text}`)
+    const adminToken = adminLogin.body.access_token as string
+    const issue = async (maxMachines: number) => {
+      const res = await lclient.request('POST', '/licenses', { token: adminToken, json: { product: 'bench', max_machines: maxMachines, entitlements: ['pro'] } })
+      if (res.status !== 201) throw new Error(`issue failed: ${res.text}`)
+      return res.body.key as string
+    }
+    const key = await issue(1)
+    const fingerprint = `bench-machine-${randomBytes(8).toString('hex')}`
+    const activation = await lclient.request('POST', '/licenses/activate', { json: { key, fingerprint } })
+    if (activation.status !== 201) throw new Error(`activate failed: ${activation.text}`)
+    const licenseToken = activation.body.license_token as string
+
+    const validateOpts = {
+      url: `${licensedUrl}/licenses/validate`,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key, fingerprint }),
+      ca: lca,
+    }
+    await load({ ...validateOpts, duration: 2 })
+    const validations = await load(validateOpts)
+    rows.push({ figure: 'online validations/s through the gateway', value: validations.requests.average.toFixed(0), baseline: `${gw.requests.average.toFixed(0)} gateway req/s (row 1)`, ratio: validations.requests.average / gw.requests.average, target: '≥ 0.6' })
+
+    const jwks = (await lclient.request('GET', '/licenses/.well-known/jwks.json')).body as Jwks
+    const verifier = createLicenseVerifier({ jwks, product: 'bench' })
+    const [headerPart, payloadPart, signaturePart] = licenseToken.split('.') as [string, string, string]
+    const kid = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')).kid as string
+    const rawKey = keySetFromJwks(jwks).get(kid)!
+    const signature = Buffer.from(signaturePart, 'base64url')
+    const signedBytes = `${headerPart}.${payloadPart}`
+    verifyLicenseSignature(licenseToken, keySetFromJwks(jwks))
+    const rate = (fn: () => boolean) => {
+      const started = performance.now()
+      let n = 0
+      while (performance.now() - started < SECONDS * 500) {
+        for (let i = 0; i < 100; i++) if (!fn()) throw new Error('verification failed during the benchmark')
+        n += 100
+      }
+      return n / ((performance.now() - started) / 1000)
+    }
+    rate(() => cryptoVerify('sha256', Buffer.from(signedBytes), { key: rawKey, dsaEncoding: 'ieee-p1363' }, signature))
+    const rawRate = rate(() => cryptoVerify('sha256', Buffer.from(signedBytes), { key: rawKey, dsaEncoding: 'ieee-p1363' }, signature))
+    const offlineRate = rate(() => verifier.check(licenseToken, fingerprint).ok)
+    rows.push({ figure: 'offline verifications/s (license-client)', value: offlineRate.toFixed(0), baseline: `${rawRate.toFixed(0)} raw ES256 verify/s (node:crypto)`, ratio: offlineRate / rawRate, target: '≥ 0.8' })
+
+    // Each worker activates a new machine on the shared license; when its 1000 slots are full,
+    // the worker that sees 409 first puts a fresh license in its place.
+    let shared = { key: await issue(1000) }
+    let activations = 0
+    const activationStart = performance.now()
+    await Promise.all(
+      Array.from({ length: ACTIVATION_CONCURRENCY }, async () => {
+        while (performance.now() - activationStart < SECONDS * 1000) {
+          const current = shared
+          const answer = await lclient.request('POST', '/licenses/activate', { json: { key: current.key, fingerprint: `m-${randomBytes(8).toString('hex')}` } })
+          if (answer.status === 201) activations++
+          else if (answer.status === 409) {
+            if (shared === current) shared = { key: await issue(1000) }
+          } else throw new Error(`activate failed: ${answer.status} ${answer.text}`)
+        }
+      }),
+    )
+    const activationRate = activations / ((performance.now() - activationStart) / 1000)
+    rows.push({ figure: `activations/s on one license (concurrency ${ACTIVATION_CONCURRENCY})`, value: activationRate.toFixed(0), baseline: 'serialized by the license row lock', ratio: null, target: '' })
+    await lclient.close()
+  } finally {
+    await licensed.stop()
+    await rm(licenseDataDir, { recursive: true, force: true })
+  }
+
+  // Audit (bench/src/audit.ts): end to end through an outbox, the broker and the consumer; its
+  // parts apart; commit → stored latency; against a raw batched insert of the same rows.
+  rows.push(...(await measureAudit({ seconds: SECONDS, log })))
 } finally {
   await Promise.all([platform.stop(), baseline.stop(), upstream.stop()])
-  if (authDb) {
+  for (const url of benchDatabases) {
     const admin = new pg.Client({ connectionString: databaseUrl })
     await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(authDb).pathname.slice(1))} WITH (FORCE)`)
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`)
     await admin.end()
   }
   await rm(dataDir, { recursive: true, force: true })

@@ -13,6 +13,9 @@ export const RELAXED_RATE_LIMITS = JSON.stringify({
   register_ip: { limit: 1000, window_s: 60 },
   anonymous: { limit: 10000, window_s: 60 },
   authenticated: { limit: 10000, window_s: 60 },
+  license_activate_ip: { limit: 10000, window_s: 60 },
+  license_activate_key: { limit: 10000, window_s: 60 },
+  license_generate: { limit: 10000, window_s: 60 },
 })
 
 /** The exact keys of a problem body (CONTRACT §2); `errors` only on `validation_failed`. */

@@ -207,6 +207,27 @@ export function describeBusContract(
         )
       })
 
+      it('when a raw body is published, the queues its routing key matches get it byte for byte', async (t) => {
+        const h = await harness(t)
+        const records = h.exchangeName('records')
+        const matching = h.queueName('raw-matching')
+        const other = h.queueName('raw-other')
+        // Raw bodies are not envelopes: a `subscribe` consumer parks them, which is how the
+        // contract reads them back unchanged.
+        await h.bus.subscribe(matching, ['auth.#'], async () => {}, { exchange: records }).then((s) => t.after(() => s.close()))
+        await h.bus.subscribe(other, ['license.#'], async () => {}, { exchange: records }).then((s) => t.after(() => s.close()))
+        const body = JSON.stringify({ seq: 7, action: 'auth.login.failed', details: { é: '✓' } })
+
+        await h.bus.publishRaw('auth.login.failed', body, { exchange: records })
+
+        await waitUntil(async () => (await h.bus.deadLetters(matching)).length === 1, {
+          timeoutMs: DELIVERY_TIMEOUT_MS,
+          what: 'the raw body',
+        })
+        assert.equal((await h.bus.deadLetters(matching))[0]?.body, body)
+        assert.deepEqual(await h.bus.deadLetters(other), [])
+      })
+
       it('when an envelope is malformed, publish rejects with InvalidEnvelopeError', async (t) => {
         const h = await harness(t)
         const valid = createEnvelope({ type: 'auth.ping', source: 'contract', data: {} })

@@ -75,6 +75,18 @@ export interface Bus {
     handler: EventHandler,
     opts?: SubscribeOptions,
   ): Promise<Subscription>
+  /**
+   * Publishes `body` as is (no envelope check) to the topic exchange (default
+   * `platform.events`) under `routingKey`, as a persistent message, and resolves once the broker
+   * confirmed it; rejects like {@link Bus.publish}. For streams whose messages are not event
+   * envelopes, such as the audit service's `audit.records` (body = the stored record), and for
+   * testing how consumers treat poison. `subscribe` consumers dead-letter such bodies, so
+   * consumers of those exchanges read them with their own client.
+   *
+   * @example
+   * await bus.publishRaw(record.action, JSON.stringify(record), { exchange: 'audit.records' })
+   */
+  publishRaw(routingKey: string, body: string, opts?: { exchange?: string }): Promise<void>
   /** Resolves when the broker is reachable; for readiness checks. */
   ping(): Promise<void>
   /** Closes every subscription (waiting for running handlers), then the connection; idempotent. */
@@ -102,11 +114,6 @@ export type DeadLetter = {
 export interface InspectableBus extends Bus {
   /** The messages in `${queue}.dlq`, oldest first, left in place. */
   deadLetters(queue: string): Promise<DeadLetter[]>
-  /**
-   * Publishes `body` as is, with no envelope check, and waits for the broker's confirm; for
-   * testing how consumers treat poison.
-   */
-  publishRaw(routingKey: string, body: string, opts?: { exchange?: string }): Promise<void>
   /** Deletes `queue` with its retry and dead-letter queues, messages included; missing is fine. */
   deleteQueue(queue: string): Promise<void>
   /** Deletes the exchange and its bindings; missing is fine. */

@@ -12,6 +12,7 @@ export function namespacedBus(bus: Bus, prefix: string): Bus {
   const exchange = (name = DEFAULT_EXCHANGE) => `${prefix}${name}`
   return {
     publish: (envelope, opts) => bus.publish(envelope, { ...opts, exchange: exchange(opts?.exchange) }),
+    publishRaw: (routingKey, body, opts) => bus.publishRaw(routingKey, body, { ...opts, exchange: exchange(opts?.exchange) }),
     subscribe: (queue, patterns, handler, opts) =>
       bus.subscribe(`${prefix}${queue}`, patterns, handler, { ...opts, exchange: exchange(opts?.exchange) }),
     ping: () => bus.ping(),

@@ -8,20 +8,23 @@ export class AppError extends Error {
   readonly code: ErrorCode
   readonly detail: string | undefined
   readonly headers: Record<string, string> | undefined
+  /** Overrides the code's usual status where CONTRACT says so (a bad link token is 400 `invalid_token`). */
+  readonly statusOverride: number | undefined
   constructor(
     code: ErrorCode,
     detail?: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; status?: number },
   ) {
     super(detail ?? problems[code].title, options)
     this.name = 'AppError'
     this.code = code
     this.detail = detail
     this.headers = options?.headers
+    this.statusOverride = options?.status
   }
 
   get status(): number {
-    return problems[this.code].status
+    return this.statusOverride ?? problems[this.code].status
   }
 }
 

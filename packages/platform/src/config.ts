@@ -8,6 +8,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values must never be echoed, not even in a start-up error (CONTRACT §1). */
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN_SECRET|(^|_)KEY($|_)|CLIENTS/
+
+/** A bad value as the error shows it: shortened, and without credentials in a URL's userinfo. */
+function shown(raw: string): string {
+  const value = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@')
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value
+}
+
 /**
  * Parses the environment with a zod schema and returns it frozen, or throws a ConfigError whose
  * message is one line naming the first bad variable: `AUTH_PORT: expected a number, got "x"`.
@@ -18,7 +27,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
   const issue = parsed.error.issues[0]!
   const name = issue.path.map(String).join('.') || 'environment'
   const raw = issue.path.length === 1 ? env[String(issue.path[0])] : undefined
-  const got = raw === undefined ? '' : `, got ${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)}`
+  const got = raw === undefined || SECRET_NAME.test(name) ? '' : `, got ${JSON.stringify(shown(raw))}`
   throw new ConfigError(`${name}: ${issue.message}${got}`)
 }
 

@@ -32,10 +32,11 @@ export function sendProblem(
   res: Response,
   code: ErrorCode,
   detail?: string,
-  extra?: { errors?: { path: string; message: string }[]; headers?: Record<string, string> },
+  extra?: { errors?: { path: string; message: string }[]; headers?: Record<string, string>; status?: number },
 ): void {
   const requestId = currentRequestId() ?? String(res.getHeader('x-request-id') ?? uuidv7())
-  const body = problemFor(code, requestId, detail, extra?.errors)
+  const problem = problemFor(code, requestId, detail, extra?.errors)
+  const body = extra?.status === undefined ? problem : { ...problem, status: extra.status }
   for (const [name, value] of Object.entries(extra?.headers ?? {})) res.setHeader(name, value)
   res.status(body.status).type('application/problem+json').send(JSON.stringify(body))
 }
@@ -120,7 +121,7 @@ export function finishHttpApp(app: Express, opts: { log: Logger }): void {
   app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error)
     if (error instanceof ValidationError) return sendProblem(res, 'validation_failed', error.detail, { errors: error.errors })
-    if (error instanceof AppError) return sendProblem(res, error.code, error.detail, { headers: error.headers })
+    if (error instanceof AppError) return sendProblem(res, error.code, error.detail, { headers: error.headers, ...(error.statusOverride === undefined ? {} : { status: error.statusOverride }) })
     const parserError = bodyParserCode(error)
     if (parserError) return sendProblem(res, parserError)
     opts.log.error({ err: error }, 'unhandled error')

@@ -1,4 +1,4 @@
-import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, Histogram, collectDefaultMetrics } from 'prom-client'
 
 /** One Prometheus registry per service: default process metrics plus the HTTP RED histogram. */
 export type Metrics = {
@@ -19,4 +19,20 @@ export function createMetrics(service: string): Metrics {
     registers: [registry],
   })
   return { registry, httpDuration }
+}
+
+/**
+ * A counter on the service's registry, so services count domain events without depending on
+ * prom-client themselves.
+ *
+ * @example
+ * const checks = createCounter(metrics, { name: 'auth_password_checks_total', help: 'Password hash checks', labelNames: ['result'] })
+ * checks.inc({ result: 'match' })
+ */
+export function createCounter<L extends string>(
+  metrics: Metrics,
+  opts: { name: string; help: string; labelNames?: readonly L[] },
+): { inc(labels?: Partial<Record<L, string>>, value?: number): void } {
+  const counter = new Counter<L>({ name: opts.name, help: opts.help, labelNames: opts.labelNames ?? [], registers: [metrics.registry] })
+  return { inc: (labels = {}, value = 1) => counter.inc(labels, value) }
 }

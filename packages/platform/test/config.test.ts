@@ -19,6 +19,7 @@ describe('parseEnv', () => {
     ['a Redis URL with the wrong scheme', { REDIS_URL: 'http://x' }, /^REDIS_URL: expected a URL starting with redis:\/\/ or rediss:\/\//],
     ['JSON that does not parse', { LIMITS: '{nope' }, /^LIMITS: expected JSON/],
     ['JSON with an unknown field', { LIMITS: '{"n":1,"m":2}' }, /^LIMITS/],
+    ['a URL with credentials and the wrong scheme', { REDIS_URL: 'http://user:hunter2@x' }, /^REDIS_URL: .*got "http:\/\/\*\*\*@x"$/],
   ] as const) {
     it(`when given ${name}, throws one line naming the variable`, () => {
       assert.throws(
@@ -27,4 +28,18 @@ describe('parseEnv', () => {
       )
     })
   }
+
+  it('when a secret is bad, names the variable without echoing its value', () => {
+    const Secret = z.object({ AUTH_TOKEN_SECRET: z.string().min(32), ADMIN_PASSWORD: z.string().min(8), SIGNING_KEY: z.string().min(8) })
+    for (const env of [
+      { AUTH_TOKEN_SECRET: 'short-but-secret', ADMIN_PASSWORD: 'long enough', SIGNING_KEY: 'long enough' },
+      { AUTH_TOKEN_SECRET: 'x'.repeat(32), ADMIN_PASSWORD: 'hunter2', SIGNING_KEY: 'long enough' },
+      { AUTH_TOKEN_SECRET: 'x'.repeat(32), ADMIN_PASSWORD: 'long enough', SIGNING_KEY: 'pem?' },
+    ]) {
+      assert.throws(
+        () => parseEnv(Secret, env),
+        (error: unknown) => error instanceof ConfigError && !/short-but-secret|hunter2|pem\?|got/.test(error.message),
+      )
+    }
+  })
 })

@@ -1,29 +1,71 @@
 import { AppError, uuidv7 } from '@platform/platform'
+import { inEventTransaction } from '../events/publish.ts'
 import { insertRefreshToken, insertSession } from '../store/sessions.ts'
 import { findUserByEmail, updatePasswordHash, type User } from '../store/users.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
 import { signAccessFor, type TokenPair } from './issue-tokens.ts'
-import { burnPasswordCheck, checkPassword, hashPassword } from './passwords.ts'
+import { guardLogin } from './lockout.ts'
+import { burnPasswordCheck, checkPassword, hashPassword, type PasswordCheck } from './passwords.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-token.ts'
 
-export type LoginInput = { email: string; password: string; userAgent: string | null; ipHint: string | null }
+export type LoginInput = {
+  email: string
+  password: string
+  /** The client address, for the brute-force counters (hashed there, never stored). */
+  ip: string
+  userAgent: string | null
+  ipHint: string | null
+}
 
 /**
- * Checks credentials and opens a session. An unknown e-mail burns the same argon2id work as a
- * known one and both failures are the same `invalid_credentials`, so the answer reveals nothing.
- * Legacy hashes (bcrypt, Werkzeug PBKDF2) are replaced by argon2id on the first good login.
+ * Checks credentials and opens a session. The brute-force guard runs first: during a lock the
+ * answer is 423 before the account is even looked up. An unknown e-mail burns the same argon2id
+ * work as a known one and both failures are the same `invalid_credentials`, so the answer reveals
+ * nothing. Legacy hashes (bcrypt, Werkzeug PBKDF2) are replaced by argon2id on the first good login.
  */
 export async function login(deps: AuthDeps, input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
+  const attempt = await guardLogin(deps.lockout, input.email, input.ip)
   const user = await findUserByEmail(deps.db, input.email)
-  if (!user) {
-    await burnPasswordCheck(input.password)
+  const check = await verifyPassword(deps, user, input.password)
+  if (!user || !check.ok) {
+    await attempt.failed()
+    await loginFailed(deps, user, input.email, 'invalid_credentials')
     throw new AppError('invalid_credentials', 'E-mail or password is wrong')
   }
-  const check = await checkPassword(user.passwordHash, input.password)
-  if (!check.ok) throw new AppError('invalid_credentials', 'E-mail or password is wrong')
-  if (user.disabled) throw new AppError('account_disabled', 'This account has been disabled')
+  await attempt.succeeded()
+  if (user.disabled) {
+    await loginFailed(deps, user, input.email, 'account_disabled')
+    throw new AppError('account_disabled', 'This account has been disabled')
+  }
   if (check.needsRehash) await updatePasswordHash(deps.db, user.id, await hashPassword(input.password))
   return { user, tokens: await openSession(deps, user, input) }
+}
+
+/** A failed login changes no row: its event goes out in a small transaction of its own. */
+async function loginFailed(deps: AuthDeps, user: User | undefined, email: string, reason: string): Promise<void> {
+  await inEventTransaction(deps, (_trx, emit) =>
+    emit({
+      type: 'auth.login.failed',
+      subject: user ? { type: 'user', id: user.id } : deps.events.emailSubject(email),
+      outcome: 'failure',
+      data: { reason },
+    }),
+  )
+}
+
+/**
+ * The one place a presented password meets a stored hash (or, for an unknown account, the dummy
+ * hash), so `auth_password_checks_total` counts every such check.
+ */
+export async function verifyPassword(deps: Pick<AuthDeps, 'counters'>, user: User | undefined, password: string): Promise<PasswordCheck> {
+  if (!user) {
+    await burnPasswordCheck(password)
+    deps.counters.passwordChecked('no_account')
+    return { ok: false, needsRehash: false }
+  }
+  const check = await checkPassword(user.passwordHash, password)
+  deps.counters.passwordChecked(check.ok ? 'match' : 'mismatch')
+  return check
 }
 
 /** Creates a session with its first refresh token and an access token for it. */
@@ -36,9 +78,10 @@ export async function openSession(
   const sessionId = uuidv7()
   const refreshToken = newRefreshToken()
   const expiresAt = new Date(now.getTime() + deps.tokens.refreshTokenTtlSeconds * 1000)
-  await deps.db.transaction().execute(async (trx) => {
+  await inEventTransaction(deps, async (trx, emit) => {
     await insertSession(trx, { id: sessionId, userId: user.id, expiresAt, userAgent: input.userAgent, ipHint: input.ipHint, now })
     await insertRefreshToken(trx, { id: uuidv7(), sessionId, tokenHash: hashRefreshToken(refreshToken), parentId: null, expiresAt, now })
+    await emit({ type: 'auth.login.succeeded', subject: { type: 'user', id: user.id }, outcome: 'success', actorId: user.id, data: { session_id: sessionId } })
   })
   const access = await signAccessFor(deps, user, sessionId)
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, sessionId }

@@ -8,6 +8,7 @@ import {
   touchSession,
 } from '../store/sessions.ts'
 import { findUserById } from '../store/users.ts'
+import { inEventTransaction } from '../events/publish.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
 import { signAccessFor, type TokenPair } from './issue-tokens.ts'
 import { hashRefreshToken, successorOf } from './refresh-token.ts'
@@ -28,7 +29,7 @@ type Outcome = { kind: 'rotated'; successor: string; sessionId: string; access: 
 export async function refreshTokens(deps: AuthDeps, presented: string): Promise<TokenPair> {
   const now = nowOf(deps)
   const tokenHash = hashRefreshToken(presented)
-  const outcome = await deps.db.transaction().execute(async (trx): Promise<Outcome> => {
+  const outcome = await inEventTransaction(deps, async (trx, emit): Promise<Outcome> => {
     const found = await findRefreshTokenByHash(trx, tokenHash)
     if (!found) return { kind: 'invalid' }
     const session = await lockSession(trx, found.session_id)
@@ -63,6 +64,7 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
       return access ? { kind: 'rotated', successor, sessionId: session.id, access } : { kind: 'invalid' }
     }
     const records = await revokeSession(deps, trx, session.id, now)
+    await emit({ type: 'auth.refresh_token.reused', subject: { type: 'session', id: session.id }, outcome: 'denied', data: { user_id: session.user_id } })
     return { kind: 'reused', sessionId: session.id, records }
   })
 

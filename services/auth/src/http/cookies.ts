@@ -8,9 +8,18 @@ export const CSRF_COOKIE = '__Host-csrf'
 export function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.header('cookie') ?? '').split(';')) {
     const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeCookieValue(part.slice(eq + 1).trim())
   }
   return undefined
+}
+
+/** A malformed escape is a value no one was handed (an unknown token), not a server error. */
+function decodeCookieValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
 }
 
 /** Sets the browser-mode cookies of CONTRACT §4 and returns the CSRF token for the body. */

@@ -1,5 +1,5 @@
-import type { Generated, Insertable, Selectable } from 'kysely'
-
+import type { OutboxTables } from '@platform/bus/outbox'
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 
 export interface UsersTable {
   id: string
@@ -42,11 +42,39 @@ export interface RevocationsTable {
   created_at: Generated<Date>
 }
 
-export interface AuthDatabase {
+export interface SigningKeysTable {
+  kid: string
+  /** `v1.<iv>.<tag>.<ciphertext>` (base64url): the PKCS#8 PEM under AES-256-GCM, the kid as AAD. */
+  private_key_enc: string
+  /** Read back as an object; written as JSON text. */
+  public_jwk: ColumnType<JsonWebKeyColumn, string, never>
+  created_at: Generated<Date>
+  /** When another key took over signing; null for the one active key. */
+  retired_at: Date | null
+  /** Leaves the JWKS after this instant (every token it signed has expired); null while active. */
+  not_after: Date | null
+}
+
+/** A public JWK as stored (jsonb). */
+export type JsonWebKeyColumn = Record<string, unknown>
+
+export interface EmailVerificationTokensTable {
+  id: string
+  user_id: string
+  /** SHA-256 (base64url) of the token; the token itself is only ever in the e-mail. */
+  token_hash: string
+  created_at: Generated<Date>
+  expires_at: Date
+  used_at: Date | null
+}
+
+export interface AuthDatabase extends OutboxTables {
   users: UsersTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   revocations: RevocationsTable
+  signing_keys: SigningKeysTable
+  email_verification_tokens: EmailVerificationTokensTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -54,3 +82,4 @@ export type NewUserRow = Insertable<UsersTable>
 export type SessionRow = Selectable<SessionsTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type RevocationRow = Selectable<RevocationsTable>
+export type SigningKeyRow = Selectable<SigningKeysTable>

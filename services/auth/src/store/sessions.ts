@@ -30,13 +30,68 @@ export async function touchSession(db: Db, id: string, now: Date): Promise<void>
   await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute()
 }
 
-/** Marks sessions revoked; returns the ids that were still active. */
-export async function revokeSessions(db: Db, where: { sessionId?: string; userId?: string }, now: Date): Promise<string[]> {
+/**
+ * Marks sessions revoked; returns the ids that were still active. With no `sessionId` and no
+ * `userId` every session is revoked (incident response).
+ */
+export async function revokeSessions(
+  db: Db,
+  where: { sessionId?: string; userId?: string; exceptSessionId?: string; all?: true },
+  now: Date,
+): Promise<string[]> {
+  if (!where.sessionId && !where.userId && !where.all) throw new Error('revokeSessions needs a session, a user, or all: true')
   let query = db.updateTable('sessions').set({ revoked_at: now }).where('revoked_at', 'is', null)
   if (where.sessionId) query = query.where('id', '=', where.sessionId)
   if (where.userId) query = query.where('user_id', '=', where.userId)
+  if (where.exceptSessionId) query = query.where('id', '!=', where.exceptSessionId)
   const rows = await query.returning('id').execute()
   return rows.map((r) => r.id)
+}
+
+/** A session as `/auth/sessions` shows it. */
+export type SessionSummary = {
+  id: string
+  createdAt: Date
+  lastUsedAt: Date
+  userAgent: string | null
+  ipHint: string | null
+}
+
+/** A user's sessions neither revoked nor expired at `now`, newest first, after the cursor id. */
+export async function listActiveSessions(
+  db: Db,
+  userId: string,
+  now: Date,
+  page: { limit: number; beforeId?: string },
+): Promise<SessionSummary[]> {
+  let query = db
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_used_at', 'user_agent', 'ip_hint'])
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+  if (page.beforeId) query = query.where('id', '<', page.beforeId)
+  const rows = await query.orderBy('id', 'desc').limit(page.limit).execute()
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: new Date(row.last_used_at),
+    userAgent: row.user_agent,
+    ipHint: row.ip_hint,
+  }))
+}
+
+/** Locks one of the user's sessions that is neither revoked nor expired, if there is one. */
+export async function lockActiveSessionOf(db: Db, userId: string, sessionId: string, now: Date): Promise<SessionRow | undefined> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .forUpdate()
+    .executeTakeFirst()
 }
 
 export async function insertRefreshToken(

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Executor } from '@platform/db'
 import type { AuthDatabase, NewUserRow, UserRow } from './schema.ts'
 
@@ -49,4 +50,34 @@ export async function insertUser(db: Db, user: NewUserRow): Promise<User | undef
 
 export async function updatePasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute()
+}
+
+export async function setUserRoles(db: Db, id: string, roles: readonly string[]): Promise<User | undefined> {
+  const row = await db.updateTable('users').set({ roles: [...roles] }).where('id', '=', id).returningAll().executeTakeFirst()
+  return row && userRowToUser(row)
+}
+
+/** Marks the user disabled; undefined when there is no such user. */
+export async function disableUser(db: Db, id: string): Promise<User | undefined> {
+  const row = await db.updateTable('users').set({ disabled: true }).where('id', '=', id).returningAll().executeTakeFirst()
+  return row && userRowToUser(row)
+}
+
+export type UserFilter = {
+  /** Exact, already normalised e-mail. */
+  email?: string
+  role?: string
+  /** Only users whose id sorts after this one (the previous page's last). */
+  afterId?: string
+  limit: number
+}
+
+/** Users in id order (uuid v7: the order they were created), filtered. */
+export async function listUsers(db: Db, filter: UserFilter): Promise<User[]> {
+  let query = db.selectFrom('users').selectAll()
+  if (filter.email !== undefined) query = query.where('email', '=', filter.email)
+  if (filter.role !== undefined) query = query.where('roles', '@>', sql<string[]>`array[${filter.role}]::text[]`)
+  if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId)
+  const rows = await query.orderBy('id').limit(filter.limit).execute()
+  return rows.map(userRowToUser)
 }

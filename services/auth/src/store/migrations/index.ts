@@ -1,7 +1,13 @@
 import type { Migration } from 'kysely'
 import * as createAuthTables from './0001-create-auth-tables.ts'
+import * as createSigningKeys from './0002-create-signing-keys.ts'
+import { outboxMigration } from '@platform/bus/outbox'
+import * as createEmailVerificationTokens from './0004-create-email-verification-tokens.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
   '0001-create-auth-tables': createAuthTables,
+  '0002-create-signing-keys': createSigningKeys,
+  '0003-outbox': outboxMigration,
+  '0004-create-email-verification-tokens': createEmailVerificationTokens,
 }

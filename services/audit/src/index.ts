@@ -1,0 +1,1 @@
+export { startAudit, type RunningAudit } from './start.ts'

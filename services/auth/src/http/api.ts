@@ -1,0 +1,251 @@
+import type { z } from 'zod'
+import type { ErrorCode } from '@platform/contracts'
+import type { Permission } from '../domain/policy.ts'
+import * as s from './schemas.ts'
+
+/** Who may call a route: anyone, any valid bearer, an introspection client, or a permission. */
+export type Access = { kind: 'public' } | { kind: 'bearer' } | { kind: 'client' } | { kind: 'permission'; permission: Permission }
+
+/**
+ * One route of the auth API: what `routes.ts` mounts and what `openapi.ts` documents. Request
+ * schemas here are the ones handlers validate with; `problems` lists the codes the route itself
+ * answers with (the ones every route of its kind shares are added by `problemsOf`).
+ */
+export type RouteSpec = {
+  method: 'get' | 'post' | 'put' | 'delete'
+  /** The public path (through the gateway), OpenAPI style: `/auth/sessions/{id}`. */
+  path: string
+  summary: string
+  description?: string
+  access: Access
+  body?: z.ZodType
+  /** Body media types besides JSON (introspection takes RFC 7662 forms). */
+  form?: boolean
+  bodyRequired?: boolean
+  query?: z.ZodObject
+  /** Path parameters; each a UUID. */
+  params?: readonly string[]
+  success: { status: number; description: string; schema?: z.ZodType; setsCookies?: boolean }
+  problems: readonly ErrorCode[]
+  /** Where this route answers a code with another status than its usual one (CONTRACT §4). */
+  problemStatus?: Partial<Record<ErrorCode, number>>
+  /** Served by auth but not through the gateway (CONTRACT §3). */
+  internal?: boolean
+}
+
+const publicAccess = { kind: 'public' } as const
+const bearer = { kind: 'bearer' } as const
+const permission = (p: Permission) => ({ kind: 'permission', permission: p }) as const
+
+/** Every route of the auth service (CONTRACT §4). */
+export const api = {
+  register: {
+    method: 'post',
+    path: '/auth/register',
+    summary: 'Create an account',
+    description: 'Same timing and shape rules as login, so the answer does not reveal more than `email_taken`.',
+    access: publicAccess,
+    body: s.registerBody,
+    bodyRequired: true,
+    success: { status: 201, description: 'Created; the e-mail is not verified yet', schema: s.registeredAnswer },
+    problems: ['email_taken', 'dependency_unavailable'],
+  },
+  login: {
+    method: 'post',
+    path: '/auth/login',
+    summary: 'Log in with e-mail and password',
+    description:
+      'With `token_delivery: "cookie"` the refresh token is set as cookie `__Secure-refresh_token` (HttpOnly; Secure; SameSite=Strict; Path=/auth) and a CSRF cookie `__Host-csrf` (Secure; SameSite=Strict; Path=/) is set, its value also in the body as `csrf_token`. Brute-force protection: 5 failures for one account from one IP in 5 minutes, or 20 from any IPs in 10 minutes (`LOCKOUT`), lock with growing back-off; during a lock every attempt answers 423 with `Retry-After`, whether or not the password is right and whether or not the account exists.',
+    access: publicAccess,
+    body: s.loginBody,
+    bodyRequired: true,
+    success: { status: 200, description: 'A new session', schema: s.tokenAnswer, setsCookies: true },
+    problems: ['invalid_credentials', 'account_disabled', 'account_locked', 'dependency_unavailable'],
+  },
+  refresh: {
+    method: 'post',
+    path: '/auth/refresh',
+    summary: 'Rotate a refresh token',
+    description:
+      'Body mode: `{refresh_token}`. Cookie mode: an empty body (none, or `{}`), the `__Secure-refresh_token` cookie, header `X-CSRF-Token` equal to the `__Host-csrf` cookie, and an allowed `Origin` (CORS_ORIGINS or PUBLIC_URL). Presenting an already-rotated token revokes the session, except the immediate parent of the newest token within `REFRESH_REUSE_LEEWAY`, which gets the same successor.',
+    access: publicAccess,
+    body: s.refreshBody,
+    success: { status: 200, description: 'A new pair (cookie mode: a new refresh cookie and `csrf_token`)', schema: s.tokenAnswer, setsCookies: true },
+    problems: ['invalid_token', 'refresh_token_reused', 'csrf_failed', 'dependency_unavailable'],
+  },
+  logout: {
+    method: 'post',
+    path: '/auth/logout',
+    summary: 'End this session',
+    description: 'Revokes the refresh family and this access token; clears both cookies (`Max-Age=0`).',
+    access: bearer,
+    body: s.emptyBody,
+    success: { status: 204, description: 'Logged out', setsCookies: true },
+    problems: [],
+  },
+  logoutAll: {
+    method: 'post',
+    path: '/auth/logout-all',
+    summary: 'End every session of the caller',
+    access: bearer,
+    body: s.emptyBody,
+    success: { status: 204, description: 'Every session revoked', setsCookies: true },
+    problems: [],
+  },
+  me: {
+    method: 'get',
+    path: '/auth/me',
+    summary: 'The caller',
+    access: bearer,
+    success: { status: 200, description: 'The account of the token', schema: s.meAnswer },
+    problems: [],
+  },
+  listSessions: {
+    method: 'get',
+    path: '/auth/sessions',
+    summary: "The caller's live sessions",
+    description: 'Sessions neither revoked nor expired, newest first; `current` marks the one of this token.',
+    access: bearer,
+    query: s.sessionsQuery,
+    success: { status: 200, description: 'A page of sessions', schema: s.sessionsAnswer },
+    problems: [],
+  },
+  revokeSession: {
+    method: 'delete',
+    path: '/auth/sessions/{id}',
+    summary: 'End one of your sessions',
+    description: "Its refresh token stops working and its access tokens are refused at once. Another user's session answers 404.",
+    access: bearer,
+    params: ['id'],
+    success: { status: 204, description: 'Revoked' },
+    problems: ['session_not_found'],
+  },
+  verifyEmail: {
+    method: 'post',
+    path: '/auth/email/verify',
+    summary: 'Verify your e-mail address',
+    description: 'Redeems the token of the registration e-mail link `PUBLIC_URL/verify-email?token=…`: single use, valid 24 h. Bad, used or expired tokens answer 400 `invalid_token`.',
+    access: publicAccess,
+    body: s.verifyEmailBody,
+    bodyRequired: true,
+    success: { status: 204, description: 'The e-mail address is verified' },
+    problems: ['invalid_token'],
+    problemStatus: { invalid_token: 400 },
+  },
+  changePassword: {
+    method: 'post',
+    path: '/auth/password/change',
+    summary: 'Change your password',
+    description: 'Every other session of the account is revoked; this one stays. Wrong current password attempts count towards the brute-force lock.',
+    access: bearer,
+    body: s.changePasswordBody,
+    bodyRequired: true,
+    success: { status: 204, description: 'Changed' },
+    problems: ['invalid_credentials', 'account_locked'],
+  },
+  introspect: {
+    method: 'post',
+    path: '/auth/introspect',
+    summary: 'RFC 7662 token introspection (internal clients)',
+    description: 'HTTP Basic client credentials from `INTROSPECTION_CLIENTS`. Not reachable through the gateway.',
+    access: { kind: 'client' },
+    body: s.introspectBody,
+    form: true,
+    bodyRequired: true,
+    success: { status: 200, description: '`{active:false}` for anything not valid', schema: s.introspectAnswer },
+    problems: ['invalid_client', 'dependency_unavailable'],
+    internal: true,
+  },
+  listUsers: {
+    method: 'get',
+    path: '/auth/admin/users',
+    summary: 'Find users',
+    description: '`email` matches exactly after normalisation; `role` keeps users holding that role. Pages in creation order.',
+    access: permission('users:list'),
+    query: s.usersQuery,
+    success: { status: 200, description: 'A page of users', schema: s.usersAnswer },
+    problems: [],
+  },
+  setRoles: {
+    method: 'put',
+    path: '/auth/admin/users/{id}/roles',
+    summary: "Replace a user's roles",
+    description: "Every access token the user was issued before is revoked; the user's sessions refresh into tokens with the new roles.",
+    access: permission('users:set_roles'),
+    params: ['id'],
+    body: s.setRolesBody,
+    bodyRequired: true,
+    success: { status: 200, description: 'The user with its new roles', schema: s.adminUserAnswer },
+    problems: ['user_not_found'],
+  },
+  disableUser: {
+    method: 'post',
+    path: '/auth/admin/users/{id}/disable',
+    summary: 'Disable a user',
+    description: 'Revokes every session and token of the user; its correct password then answers 403 `account_disabled`.',
+    access: permission('users:disable'),
+    params: ['id'],
+    body: s.emptyBody,
+    success: { status: 204, description: 'Disabled' },
+    problems: ['user_not_found'],
+  },
+  revokeAll: {
+    method: 'post',
+    path: '/auth/admin/revoke-all',
+    summary: 'Revoke every token of every user',
+    description: 'Incident response: every session ends and every access token issued before now is refused (a global not-before).',
+    access: permission('tokens:revoke_all'),
+    body: s.emptyBody,
+    success: { status: 204, description: 'Revoked' },
+    problems: [],
+  },
+  rotateKey: {
+    method: 'post',
+    path: '/auth/admin/keys/rotate',
+    summary: 'Rotate the access-token signing key',
+    description: 'A new key signs from now on, on every replica within 5 s; the old one stays in the JWKS until ACCESS_TOKEN_TTL (+60 s) after it retired.',
+    access: permission('keys:rotate'),
+    body: s.emptyBody,
+    success: { status: 200, description: 'The new key', schema: s.kidAnswer },
+    problems: [],
+  },
+  jwks: {
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    summary: 'Public keys of access tokens (JWKS)',
+    access: publicAccess,
+    success: { status: 200, description: 'The published keys', schema: s.jwksAnswer },
+    problems: [],
+  },
+  openApi: {
+    method: 'get',
+    path: '/auth/openapi.json',
+    summary: 'This document',
+    access: publicAccess,
+    success: { status: 200, description: 'OpenAPI 3.1', schema: s.openApiAnswer },
+    problems: [],
+  },
+} as const satisfies Record<string, RouteSpec>
+
+export type OperationId = keyof typeof api
+
+/**
+ * Every code a route can answer with: its own, plus those of its kind. Any write's body can be
+ * malformed, too large or of the wrong type; bearer routes answer for missing, bad and
+ * unverifiable tokens; permission routes refuse other roles. Through the gateway any route may be
+ * rate-limited, and a request carrying a bad token is refused there (401) whatever the route, or
+ * answered 503 when revocation cannot be checked (CONTRACT §3).
+ */
+export function problemsOf(spec: RouteSpec): ErrorCode[] {
+  const codes = new Set<ErrorCode>(spec.problems)
+  if (spec.body || spec.query) codes.add('validation_failed')
+  if (spec.method !== 'get') for (const code of ['malformed_json', 'unsupported_media_type', 'payload_too_large'] as const) codes.add(code)
+  if (spec.access.kind === 'bearer' || spec.access.kind === 'permission') codes.add('unauthorized')
+  if (spec.access.kind === 'permission') codes.add('forbidden')
+  if (!spec.internal || spec.access.kind === 'bearer' || spec.access.kind === 'permission') {
+    for (const code of ['invalid_token', 'token_expired', 'dependency_unavailable'] as const) codes.add(code)
+  }
+  if (!spec.internal) codes.add('rate_limited')
+  codes.add('internal_error')
+  return [...codes]
+}

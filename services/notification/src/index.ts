@@ -1,0 +1,1 @@
+export { startNotification, type RunningNotification } from './start.ts'
