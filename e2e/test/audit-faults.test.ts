@@ -62,8 +62,6 @@ describe('audit faults against RabbitMQ and PostgreSQL', { skip: (!amqpUrl || !d
   })
 
   it('when a replica process is killed mid-batch, before its commit, its events are redelivered and stored once', async (t) => {
-    const survivor = stack.platform.audit.consumer
-    const before = survivor.stats()
     const victimDb = new URL(stack.env.AUDIT_DATABASE_URL!)
     victimDb.searchParams.set('application_name', 'audit-victim')
     const child = await startAuditProcess({ ...stack.env, AUDIT_PORT: '0', AUTH_URL: stack.platform.auth.url, AUDIT_DATABASE_URL: victimDb.toString() })
@@ -82,8 +80,8 @@ describe('audit faults against RabbitMQ and PostgreSQL', { skip: (!amqpUrl || !d
     await release()
     await waitForAudit(stack, events.map((e) => e.id), 30_000)
 
-    // Nothing of the victim's batch committed: the survivor stored every event, each once.
-    assert.equal(survivor.stats().stored - before.stored, EVENTS)
+    // Nothing of the victim's batch committed, yet every event is stored, each once (the id is
+    // unique); which of the live consumers stored it is up to the broker.
     const rows = await stack.platform.audit.deps.db.selectFrom('audit_records').select('id').where('id', 'in', events.map((e) => e.id)).execute()
     assert.equal(rows.length, EVENTS)
     assert.equal((await integrity()).ok, true)
