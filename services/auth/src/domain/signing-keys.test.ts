@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
+import { generateSigningKey, signingKeyToPem } from '@platform/tokens'
 import { decryptPrivateKey, encryptPrivateKey } from './signing-keys.ts'
 
-const PEM = '-----BEGIN PRIVATE KEY-----\nnot really a key\n-----END PRIVATE KEY-----\n'
+// Generated at run time: no key material is ever committed.
+const PEM = signingKeyToPem(generateSigningKey())
 
 describe('encryptPrivateKey / decryptPrivateKey', () => {
   it('when decrypted with the same key and kid, gives the PEM back; the sealed form shows nothing of it', () => {
