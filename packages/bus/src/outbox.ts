@@ -2,6 +2,7 @@ import { inTransaction, type Executor } from '@platform/db'
 import { sql, type ColumnType, type Kysely, type Migration, type Transaction } from 'kysely'
 import { BusUnavailableError, errorMessage, type Bus, type BusLogger } from './bus.ts'
 import { parseEnvelope, type EventEnvelope } from './envelope.ts'
+import { createPollLoop } from '@platform/platform'
 
 /** Rows of the `outbox` table: one event waiting for, or done with, its publish. */
 export type OutboxTable = {
@@ -175,10 +176,6 @@ export function createOutboxRelay<DB extends OutboxTables>(
   }
   const publishOpts = opts.exchange ? { exchange: opts.exchange } : undefined
 
-  let running = false
-  let loop: Promise<void> | undefined
-  let wake: (() => void) | undefined
-  let notified = false
 
   async function flushOnce(): Promise<FlushResult> {
     return inTransaction(db, async (trx) => {
@@ -243,59 +240,22 @@ export function createOutboxRelay<DB extends OutboxTables>(
     })
   }
 
-  function sleep(ms: number): Promise<void> {
-    if (notified) {
-      notified = false
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        wake = undefined
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = done
-    })
-  }
-
-  async function runLoop(): Promise<void> {
-    let dbFailures = 0
-    while (running) {
-      notified = false
-      let delayMs = idleMs
-      try {
-        const result = await flushOnce()
-        dbFailures = 0
-        // A full batch that went out means more may be waiting: go again at once.
-        if (result.claimed === batchSize && result.failed === 0) delayMs = 0
-      } catch (err) {
-        dbFailures++
-        delayMs = Math.min(idleMs * 2 ** Math.min(dbFailures, 10), retryMaxMs)
-        opts.log?.error({ err: errorMessage(err) }, 'outbox relay batch failed; retrying')
-      }
-      if (running && delayMs > 0) await sleep(delayMs)
-    }
-  }
+  const loop = createPollLoop({
+    idleMs,
+    maxBackoffMs: retryMaxMs,
+    // A full batch that went out means more may be waiting: go again at once.
+    tick: async () => {
+      const result = await flushOnce()
+      return { more: result.claimed === batchSize && result.failed === 0 }
+    },
+    onError: (err) => opts.log?.error({ err: errorMessage(err) }, 'outbox relay batch failed; retrying'),
+  })
 
   return {
-    start() {
-      if (running) return
-      running = true
-      loop = runLoop().finally(() => {
-        loop = undefined
-      })
-    },
-    async stop() {
-      running = false
-      wake?.()
-      await loop
-    },
+    start: loop.start,
+    stop: loop.stop,
     flushOnce,
-    notify() {
-      notified = true
-      wake?.()
-    },
+    notify: loop.notify,
   }
 }
 

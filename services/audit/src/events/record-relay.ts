@@ -4,6 +4,7 @@ import type { Bus } from '@platform/bus'
 import { errorMessage } from '../jobs/errors.ts'
 import { recordsAfter } from '../store/records.ts'
 import type { AuditDatabase } from '../store/schema.ts'
+import { createPollLoop } from '@platform/platform'
 
 /** The durable topic exchange every stored record is republished on (CONTRACT §8). */
 export const RECORDS_EXCHANGE = 'audit.records'
@@ -38,10 +39,6 @@ export function createRecordRelay(opts: {
 }): RecordRelay {
   const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
   const idleMs = opts.idleMs ?? IDLE_MS_DEFAULT
-  let running = false
-  let loop: Promise<void> | undefined
-  let wake: (() => void) | undefined
-  let notified = false
 
   async function flushOnce(): Promise<number> {
     const outcome = await inTransaction(opts.db, async (trx): Promise<{ published: number; error?: string | undefined }> => {
@@ -61,57 +58,17 @@ export function createRecordRelay(opts: {
     return outcome.published
   }
 
-  function sleep(ms: number): Promise<void> {
-    if (notified) {
-      notified = false
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        wake = undefined
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = done
-    })
-  }
-
-  async function runLoop(): Promise<void> {
-    let failures = 0
-    while (running) {
-      notified = false
-      let delayMs = idleMs
-      try {
-        const published = await flushOnce()
-        failures = 0
-        if (published === batchSize) delayMs = 0
-      } catch (error) {
-        failures++
-        delayMs = Math.min(idleMs * 2 ** Math.min(failures, 10), RETRY_MAX_MS)
-        opts.log?.warn({ err: errorMessage(error), failures }, 'audit.records relay failed; retrying')
-      }
-      if (running && delayMs > 0) await sleep(delayMs)
-    }
-  }
+  const loop = createPollLoop({
+    idleMs,
+    maxBackoffMs: RETRY_MAX_MS,
+    tick: async () => ({ more: (await flushOnce()) === batchSize }),
+    onError: (error, failures) => opts.log?.warn({ err: errorMessage(error), failures }, 'audit.records relay failed; retrying'),
+  })
 
   return {
-    start() {
-      if (running) return
-      running = true
-      loop = runLoop().finally(() => {
-        loop = undefined
-      })
-    },
-    async stop() {
-      running = false
-      wake?.()
-      await loop
-    },
+    start: loop.start,
+    stop: loop.stop,
     flushOnce,
-    notify() {
-      notified = true
-      wake?.()
-    },
+    notify: loop.notify,
   }
 }

@@ -7,6 +7,7 @@ import { describeSendError } from '../mail/describe-error.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import { claimDueDeliveries, markFailed, markSent } from '../store/deliveries.ts'
 import type { DeliveryRow, NotificationDatabase } from '../store/schema.ts'
+import { createPollLoop } from '@platform/platform'
 
 const BATCH_SIZE_DEFAULT = 20
 const CONCURRENCY_DEFAULT = 4
@@ -53,10 +54,6 @@ export function createSender(opts: SenderOptions): Sender {
   const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
   const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT
   const leaseMs = opts.leaseMs ?? LEASE_MS_DEFAULT
-  let running = false
-  let loop: Promise<void> | undefined
-  let wake: (() => void) | undefined
-  let notified = false
 
   async function sendOne(row: DeliveryRow, claimId: string): Promise<'sent' | 'retrying' | 'dead' | 'lost'> {
     try {
@@ -96,57 +93,17 @@ export function createSender(opts: SenderOptions): Sender {
     return result
   }
 
-  function sleep(ms: number): Promise<void> {
-    if (notified) {
-      notified = false
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        wake = undefined
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = done
-    })
-  }
-
-  async function runLoop(): Promise<void> {
-    let dbFailures = 0
-    while (running) {
-      notified = false
-      let delayMs = opts.pollMs
-      try {
-        const result = await flushOnce()
-        dbFailures = 0
-        if (result.claimed === batchSize) delayMs = 0
-      } catch (error) {
-        dbFailures++
-        delayMs = Math.min(opts.pollMs * 2 ** Math.min(dbFailures, 10), 30_000)
-        opts.log.error({ err: error }, 'mail sender batch failed; retrying')
-      }
-      if (running && delayMs > 0) await sleep(delayMs)
-    }
-  }
+  const loop = createPollLoop({
+    idleMs: opts.pollMs,
+    maxBackoffMs: 30_000,
+    tick: async () => ({ more: (await flushOnce()).claimed === batchSize }),
+    onError: (error) => opts.log.error({ err: error }, 'mail sender batch failed; retrying'),
+  })
 
   return {
-    start() {
-      if (running) return
-      running = true
-      loop = runLoop().finally(() => {
-        loop = undefined
-      })
-    },
-    async stop() {
-      running = false
-      wake?.()
-      await loop
-    },
-    notify() {
-      notified = true
-      wake?.()
-    },
+    start: loop.start,
+    stop: loop.stop,
+    notify: loop.notify,
     flushOnce,
   }
 }
