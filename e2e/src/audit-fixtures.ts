@@ -2,26 +2,10 @@ import { createEnvelope, type EnvelopeInput, type EventEnvelope } from '@platfor
 import { inTransaction } from '@platform/db'
 import type { TestClient } from '@platform/testkit'
 import { waitUntil } from '@platform/testkit'
-import { GOOD_PASSWORD, registerAndLogin, uniqueEmail, type Stack } from './stack.ts'
+import type { AuditRecord } from '@platform/audit'
 
-/** A record as the audit service answers it (CONTRACT §8). */
-export type AuditRecord = {
-  seq: number
-  id: string
-  occurred_at: string
-  recorded_at: string
-  source: string
-  action: string
-  actor_id: string | null
-  subject: { type: string; id: string } | null
-  outcome: string | null
-  ip_hash: string | null
-  user_agent: string | null
-  request_id: string | null
-  details: Record<string, unknown>
-  prev_hash: string
-  hash: string
-}
+export type { AuditRecord }
+import { GOOD_PASSWORD, registerAndLogin, uniqueEmail, type Stack } from './stack.ts'
 
 /** A user made admin behind auth's back (roles updated in its database), then logged in again. */
 export async function adminOf(stack: Stack, client: TestClient = stack.client): Promise<{ id: string; email: string; accessToken: string }> {

@@ -41,24 +41,7 @@ export async function appendRecords(db: Db, records: readonly AuditRecord[], exp
   const last = records[records.length - 1]
   if (!last) return
   const payload = JSON.stringify(
-    records.map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      occurred_at: r.occurred_at,
-      recorded_at: r.recorded_at,
-      source: r.source,
-      action: r.action,
-      actor_id: r.actor_id,
-      subject_type: r.subject?.type ?? null,
-      subject_id: r.subject?.id ?? null,
-      outcome: r.outcome,
-      ip_hash: r.ip_hash,
-      user_agent: r.user_agent,
-      request_id: r.request_id,
-      details: r.details,
-      prev_hash: r.prev_hash,
-      hash: r.hash,
-    })),
+    records.map(recordToRow),
   )
   await sql`
     with batch as (
@@ -91,24 +74,7 @@ export async function insertRecords(trx: Transaction<AuditDatabase>, records: re
   await trx
     .insertInto('audit_records')
     .values(
-      records.map((r) => ({
-        seq: r.seq,
-        id: r.id,
-        occurred_at: r.occurred_at,
-        recorded_at: r.recorded_at,
-        source: r.source,
-        action: r.action,
-        actor_id: r.actor_id,
-        subject_type: r.subject?.type ?? null,
-        subject_id: r.subject?.id ?? null,
-        outcome: r.outcome,
-        ip_hash: r.ip_hash,
-        user_agent: r.user_agent,
-        request_id: r.request_id,
-        details: JSON.stringify(r.details),
-        prev_hash: r.prev_hash,
-        hash: r.hash,
-      })),
+      records.map((r) => ({ ...recordToRow(r), details: JSON.stringify(r.details) })),
     )
     .execute()
 }
@@ -189,4 +155,26 @@ export async function countFailedLogins(db: Db, key: { subjectId: string } | { i
   query = 'subjectId' in key ? query.where('subject_id', '=', key.subjectId) : query.where('ip_hash', '=', key.ipHash)
   const row = await query.executeTakeFirstOrThrow()
   return Number(row.n)
+}
+
+/** A record as the columns of `audit_records` hold it (the subject split in two). */
+function recordToRow(r: AuditRecord) {
+  return {
+    seq: r.seq,
+    id: r.id,
+    occurred_at: r.occurred_at,
+    recorded_at: r.recorded_at,
+    source: r.source,
+    action: r.action,
+    actor_id: r.actor_id,
+    subject_type: r.subject?.type ?? null,
+    subject_id: r.subject?.id ?? null,
+    outcome: r.outcome,
+    ip_hash: r.ip_hash,
+    user_agent: r.user_agent,
+    request_id: r.request_id,
+    details: r.details,
+    prev_hash: r.prev_hash,
+    hash: r.hash,
+  }
 }
