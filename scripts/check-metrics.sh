@@ -18,6 +18,14 @@ GATEWAY_ADMIN_PORT=19090
 REQUIRED=("gateway-admin:${GATEWAY_ADMIN_PORT}" "auth:14001")
 # Checked when `npm start` runs them; move a service into REQUIRED once the launcher starts it.
 OPTIONAL=("license:14002" "payments:14003" "audit:14004" "notification:14005")
+# Domain metric families each service must export: the alert rules and the dashboard in infra/
+# read them (docs/operations.md, "Metrics"), so a rename must fail here, not silence an alert.
+declare -A DOMAIN_METRICS=(
+  [auth]="auth_logins_total auth_refresh_reuse_detected_total outbox_lag_seconds"
+  [license]="license_activations_total outbox_lag_seconds"
+  [audit]="outbox_lag_seconds bus_dlq_messages bus_consumer_redeliveries_total"
+  [notification]="bus_dlq_messages bus_consumer_redeliveries_total"
+)
 ACCEPTED_LINT='^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$'
 START_TIMEOUT_S=180
 
@@ -83,6 +91,14 @@ check_metrics() { # name port → 0 valid, 1 invalid
   if [ -n "$findings" ]; then
     echo "$name: promtool check metrics on :$port:" >&2
     echo "$findings" >&2
+    return 1
+  fi
+  local family missing=""
+  for family in ${DOMAIN_METRICS[$name]:-}; do
+    grep -q "^# TYPE ${family} " <<<"$body" || missing="$missing $family"
+  done
+  if [ -n "$missing" ]; then
+    echo "$name: /metrics on :$port lacks the domain metrics:$missing" >&2
     return 1
   fi
   echo "::: $name /metrics (:$port) passes promtool check metrics"

@@ -2,21 +2,16 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { JsonResponse } from '@platform/testkit'
+import { DEFAULT_POLICIES } from '@platform/gateway'
 
 /**
- * Rate limits high enough that a test file's own traffic never meets them; the rate-limit suites
- * prove the real numbers. Pass as `RATE_LIMITS` to `startStack`.
+ * Rate limits high enough that a test file's own traffic never meets them: every policy of the
+ * gateway at 10 000 a minute. The rate-limit suites prove the real numbers. Pass as
+ * `RATE_LIMITS` to `startStack`.
  */
-export const RELAXED_RATE_LIMITS = JSON.stringify({
-  login_ip: { limit: 1000, window_s: 60 },
-  login_email: { limit: 1000, window_s: 60 },
-  register_ip: { limit: 1000, window_s: 60 },
-  anonymous: { limit: 10000, window_s: 60 },
-  authenticated: { limit: 10000, window_s: 60 },
-  license_activate_ip: { limit: 10000, window_s: 60 },
-  license_activate_key: { limit: 10000, window_s: 60 },
-  license_generate: { limit: 10000, window_s: 60 },
-})
+export const RELAXED_RATE_LIMITS = JSON.stringify(
+  Object.fromEntries(Object.keys(DEFAULT_POLICIES).map((name) => [name, { limit: 10_000, window_s: 60 }])),
+)
 
 /** The exact keys of a problem body (CONTRACT §2); `errors` only on `validation_failed`. */
 const PROBLEM_KEYS = ['code', 'detail', 'request_id', 'status', 'title', 'type']

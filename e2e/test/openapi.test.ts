@@ -83,7 +83,8 @@ describe('GET /auth/openapi.json', () => {
     const routes = operationsOf(doc).map((op) => `${op.method} ${op.path}`)
     for (const route of [
       'POST /auth/register', 'POST /auth/login', 'POST /auth/refresh', 'POST /auth/logout', 'POST /auth/logout-all', 'GET /auth/me',
-      'GET /auth/sessions', 'DELETE /auth/sessions/{id}', 'POST /auth/password/change', 'POST /auth/introspect',
+      'GET /auth/sessions', 'DELETE /auth/sessions/{id}', 'POST /auth/password/change', 'POST /auth/password/forgot',
+      'POST /auth/password/reset', 'POST /auth/introspect',
       'GET /auth/admin/users', 'PUT /auth/admin/users/{id}/roles', 'POST /auth/admin/users/{id}/disable',
       'POST /auth/admin/revoke-all', 'POST /auth/admin/keys/rotate', 'GET /.well-known/jwks.json', 'GET /auth/openapi.json',
     ]) assert.ok(routes.includes(route), `${route} documented`)
@@ -145,6 +146,16 @@ describe('GET /auth/openapi.json', () => {
       },
       changePassword: async () =>
         client.request('POST', '/auth/password/change', { token: (await user()).accessToken, json: { current_password: GOOD_PASSWORD, new_password: 'another fine passphrase' } }),
+      forgotPassword: async () => client.request('POST', '/auth/password/forgot', { json: { email: (await registerUser(client)).email } }),
+      resetPassword: async () => {
+        // The token otherwise only travels in the reset mail: store a known one's hash.
+        const token = randomBytes(32).toString('base64url')
+        await stack.platform.auth.deps.db
+          .insertInto('password_reset_tokens')
+          .values({ id: randomUUID(), user_id: (await registerUser(client)).id, token_hash: createHash('sha256').update(token).digest('base64url'), expires_at: new Date(Date.now() + 60_000), used_at: null })
+          .execute()
+        return client.request('POST', '/auth/password/reset', { json: { token, new_password: 'a fresh passphrase after reset' } })
+      },
       introspect: async () => {
         const token = (await user()).accessToken
         const op = operationsOf(doc).find((o) => o.operationId === 'introspect')!

@@ -57,10 +57,14 @@ export function createGatewayApp(deps: GatewayDeps): Express {
       res.status(204).end()
       return
     }
-    if (isInternalPath(path) || !upstreamFor(path)) return sendProblem(res, 'not_found')
+    const service = isInternalPath(path) ? undefined : upstreamFor(path)
+    if (!service) return sendProblem(res, 'not_found')
     stripIdentityHeaders(req.headers)
-    res.locals.clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown'
-    res.locals.requestId = currentRequestId() ?? String(res.getHeader('x-request-id'))
+    const locals = res.locals as GatewayLocals
+    locals.path = path
+    locals.service = service
+    locals.clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown'
+    locals.requestId = currentRequestId() ?? String(res.getHeader('x-request-id'))
     next()
   })
 
@@ -97,11 +101,10 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   })
 
   app.use(async (req, res, next) => {
-    const path = canonicalPath(req.path)
-    const route = ROUTE_POLICIES.find((r) => r.method === req.method && r.path === path)
+    const locals = res.locals as GatewayLocals
+    const route = ROUTE_POLICIES.find((r) => r.method === req.method && r.path === locals.path)
     if (!route) return next()
     await new Promise<void>((resolve, reject) => readRawBody(req, res, (error?: unknown) => (error ? reject(error) : resolve())))
-    const locals = res.locals as GatewayLocals
     locals.rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     const body = parseLenient(locals.rawBody)
     for (const { policy, key } of route.policies) {
@@ -119,7 +122,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   })
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const service = upstreamFor(canonicalPath(req.path))!
+    const { service } = res.locals as GatewayLocals
     res.locals.route = `${service}:*`
     return proxies[service](req, res, next)
   })

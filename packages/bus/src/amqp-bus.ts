@@ -543,6 +543,17 @@ export function createAmqpBus(opts: AmqpBusOptions): InspectableBus {
       })
     },
 
+    async deadLetterCount(queue) {
+      return withChannel(async (ch) => {
+        try {
+          return (await ch.checkQueue(dlqName(queue))).messageCount
+        } catch {
+          // 404: nobody subscribed to `queue` yet, so nothing was ever dead-lettered.
+          return 0
+        }
+      })
+    },
+
     async deleteQueue(queue) {
       const names = [
         queue,

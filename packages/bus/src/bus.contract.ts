@@ -440,6 +440,13 @@ export function describeBusContract(
         )
         assert.match(letters[0]!.error, /JSON/)
         assert.match(letters[1]!.error, /id/)
+        // Reading the letters left them in place, and counting takes none out either.
+        await waitUntil(async () => (await h.bus.deadLetterCount(queueName)) === 2, {
+          timeoutMs: DELIVERY_TIMEOUT_MS,
+          what: 'a dead-letter count of 2',
+        })
+        assert.equal((await h.bus.deadLetters(queueName)).length, 2)
+        assert.equal(await h.bus.deadLetterCount(h.queueName('never-subscribed')), 0)
       })
 
       it('when two subscriptions share a queue, each event goes to one of them', async (t) => {

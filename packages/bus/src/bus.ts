@@ -87,6 +87,12 @@ export interface Bus {
    * await bus.publishRaw(record.action, JSON.stringify(record), { exchange: 'audit.records' })
    */
   publishRaw(routingKey: string, body: string, opts?: { exchange?: string }): Promise<void>
+  /**
+   * How many messages wait in `${queue}.dlq` (0 when it does not exist), without taking them
+   * out; for the `bus_dlq_messages` gauge. Both implementations have it; a view that cannot
+   * count (a test double) leaves it out and the gauge shows nothing for its queues.
+   */
+  deadLetterCount?(queue: string): Promise<number>
   /** Resolves when the broker is reachable; for readiness checks. */
   ping(): Promise<void>
   /** Closes every subscription (waiting for running handlers), then the connection; idempotent. */
@@ -114,6 +120,8 @@ export type DeadLetter = {
 export interface InspectableBus extends Bus {
   /** The messages in `${queue}.dlq`, oldest first, left in place. */
   deadLetters(queue: string): Promise<DeadLetter[]>
+  /** As {@link Bus.deadLetterCount}; every inspectable bus can count. */
+  deadLetterCount(queue: string): Promise<number>
   /** Deletes `queue` with its retry and dead-letter queues, messages included; missing is fine. */
   deleteQueue(queue: string): Promise<void>
   /** Deletes the exchange and its bindings; missing is fine. */

@@ -27,3 +27,4 @@ export {
 export { createAmqpBus, type AmqpBusOptions } from './amqp-bus.ts'
 export { createMemoryBus, topicMatches, type MemoryBusOptions } from './memory-bus.ts'
 export { namespacedBus, openBus } from './open-bus.ts'
+export { instrumentBus } from './bus-metrics.ts'

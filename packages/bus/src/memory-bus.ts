@@ -192,6 +192,11 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): InspectableBus {
       return (queues.get(queueName)?.dead ?? []).map((letter) => ({ ...letter }))
     },
 
+    async deadLetterCount(queueName) {
+      assertOpen()
+      return queues.get(queueName)?.dead.length ?? 0
+    },
+
     async deleteQueue(queueName) {
       assertOpen()
       const queue = queues.get(queueName)

@@ -1,6 +1,8 @@
 import { DEFAULT_EXCHANGE, type Bus } from './bus.ts'
 import { createAmqpBus } from './amqp-bus.ts'
 import { createMemoryBus } from './memory-bus.ts'
+import { instrumentBus } from './bus-metrics.ts'
+import type { Metrics } from '@platform/platform'
 
 /**
  * A view of a bus whose exchanges and queues all carry `prefix`, so two platforms (or two test
@@ -10,7 +12,7 @@ import { createMemoryBus } from './memory-bus.ts'
 export function namespacedBus(bus: Bus, prefix: string): Bus {
   if (!prefix) return bus
   const exchange = (name = DEFAULT_EXCHANGE) => `${prefix}${name}`
-  return {
+  const view: Bus = {
     publish: (envelope, opts) => bus.publish(envelope, { ...opts, exchange: exchange(opts?.exchange) }),
     publishRaw: (routingKey, body, opts) => bus.publishRaw(routingKey, body, { ...opts, exchange: exchange(opts?.exchange) }),
     subscribe: (queue, patterns, handler, opts) =>
@@ -18,14 +20,27 @@ export function namespacedBus(bus: Bus, prefix: string): Bus {
     ping: () => bus.ping(),
     close: () => bus.close(),
   }
+  const count = bus.deadLetterCount?.bind(bus)
+  if (count) view.deadLetterCount = (queue) => count(`${prefix}${queue}`)
+  return view
 }
 
 /**
  * The bus a service uses: the one the launcher shares (in-process, `npm start`), else RabbitMQ
  * at `AMQP_URL`, else a private in-process bus. `owned` tells whether the caller must close it.
+ * With `metrics`, the bus is {@link instrumentBus instrumented} for that service's `/metrics`.
  */
-export function openBus(opts: { shared?: Bus; url?: string; prefix?: string; connectionName: string; log?: Parameters<typeof createAmqpBus>[0]['log'] }): { bus: Bus; owned: boolean } {
-  if (opts.shared) return { bus: opts.shared, owned: false }
+export function openBus(opts: {
+  shared?: Bus
+  url?: string
+  prefix?: string
+  connectionName: string
+  log?: Parameters<typeof createAmqpBus>[0]['log']
+  /** The service's registry: its consumers' redeliveries and dead-letter queues show there. */
+  metrics?: Metrics
+}): { bus: Bus; owned: boolean } {
+  const instrumented = (bus: Bus) => (opts.metrics ? instrumentBus(bus, opts.metrics) : bus)
+  if (opts.shared) return { bus: instrumented(opts.shared), owned: false }
   const bus = opts.url ? createAmqpBus({ url: opts.url, log: opts.log, connectionName: opts.connectionName }) : createMemoryBus()
-  return { bus: namespacedBus(bus, opts.prefix ?? ''), owned: true }
+  return { bus: instrumented(namespacedBus(bus, opts.prefix ?? '')), owned: true }
 }

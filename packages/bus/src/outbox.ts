@@ -2,7 +2,7 @@ import { inTransaction, type Executor } from '@platform/db'
 import { sql, type ColumnType, type Kysely, type Migration, type Transaction } from 'kysely'
 import { BusUnavailableError, errorMessage, type Bus, type BusLogger } from './bus.ts'
 import { parseEnvelope, type EventEnvelope } from './envelope.ts'
-import { createPollLoop } from '@platform/platform'
+import { createGauge, createPollLoop, type Metrics } from '@platform/platform'
 
 /** Rows of the `outbox` table: one event waiting for, or done with, its publish. */
 export type OutboxTable = {
@@ -127,6 +127,12 @@ export type OutboxRelayOptions<DB extends OutboxTables> = {
   /** Back-off of a row whose publish failed: base × 2^(attempts-1), capped; default 500 ms, 60 s. */
   retryBaseMs?: number
   retryMaxMs?: number
+  /**
+   * The service's registry: the relay adds `outbox_lag_seconds`, the age of the oldest event not
+   * yet published (0 when none waits), read from the table at scrape time. It grows while the
+   * broker is unreachable or the relay stopped, whichever replica's relay that is.
+   */
+  metrics?: Metrics
 }
 
 /** Outcome of one claimed batch. */
@@ -175,7 +181,18 @@ export function createOutboxRelay<DB extends OutboxTables>(
     throw new RangeError(`batchSize must be a whole number >= 1, got ${batchSize}`)
   }
   const publishOpts = opts.exchange ? { exchange: opts.exchange } : undefined
-
+  if (opts.metrics) {
+    createGauge(opts.metrics, {
+      name: 'outbox_lag_seconds',
+      help: 'Age of the oldest outbox event not yet published (0 when none waits)',
+      // A scrape during a database outage keeps the last value rather than failing /metrics.
+      collect: (gauge) =>
+        outboxLagSeconds(db).then(
+          (seconds) => gauge.set({}, seconds),
+          (err: unknown) => opts.log?.warn({ err: errorMessage(err) }, 'outbox lag not readable'),
+        ),
+    })
+  }
 
   async function flushOnce(): Promise<FlushResult> {
     return inTransaction(db, async (trx) => {
@@ -257,6 +274,17 @@ export function createOutboxRelay<DB extends OutboxTables>(
     flushOnce,
     notify: loop.notify,
   }
+}
+
+/**
+ * Seconds since the oldest unpublished outbox row was written, by the database's clock; 0 when
+ * every row is published. Rows waiting out a failed publish's back-off count too.
+ */
+export async function outboxLagSeconds<DB extends OutboxTables>(db: Kysely<DB>): Promise<number> {
+  const { rows } = await sql<{ lag: number | null }>`
+    select extract(epoch from now() - min(created_at))::float8 as lag
+    from outbox where published_at is null`.execute(outboxView(db))
+  return Math.max(0, Number(rows[0]?.lag ?? 0))
 }
 
 /**

@@ -22,6 +22,11 @@ export type HttpAppOptions = {
   probes?: boolean
   /** Parse request bodies (default true; the gateway streams them to the services untouched). */
   parseBodies?: boolean
+  /**
+   * Paths whose POST bodies are kept as raw bytes (`req.body` is a Buffer, whatever the content
+   * type): signed webhooks are verified over the exact bytes the sender signed (PITFALLS: Stripe).
+   */
+  rawBodyPaths?: readonly string[]
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -105,8 +110,10 @@ function mountProbes(app: Express, opts: HttpAppOptions): void {
 function mountBodyParsing(app: Express, opts: HttpAppOptions): void {
   const limit = opts.bodyLimit ?? '1mb'
   const formPaths = new Set(opts.formPaths ?? [])
+  const rawPaths = new Set(opts.rawBodyPaths ?? [])
   app.use((req, res, next) => {
     if (!BODY_METHODS.has(req.method) || !hasBody(req)) return next()
+    if (rawPaths.has(req.path)) return express.raw({ limit, type: () => true })(req, res, next)
     if (req.is('application/json')) return express.json({ limit, strict: false })(req, res, next)
     if (formPaths.has(req.path) && req.is('application/x-www-form-urlencoded')) {
       return express.urlencoded({ limit, extended: false })(req, res, next)

@@ -4,7 +4,7 @@ export { acceptableRequestId, currentRequestId, runWithContext, type RequestCont
 export { createHttpApp, finishHttpApp, sendProblem, type HttpAppOptions, type ReadinessChecks } from './http-app.ts'
 export { uuidv7 } from './ids.ts'
 export { createLogger, REDACT_PATHS, type Logger } from './logger.ts'
-export { createCounter, createMetrics, type Metrics } from './metrics.ts'
+export { createCounter, createGauge, createMetrics, type GaugeHandle, type Metrics } from './metrics.ts'
 export { closeServer, onShutdown } from './shutdown.ts'
 export { jsonPointer, issuesToErrors, parseInput } from './validation.ts'
 export { hmacHex, safeEqual, sealSecret, sha256Base64url, unsealSecret } from './crypto.ts'

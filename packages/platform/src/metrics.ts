@@ -1,4 +1,4 @@
-import { Counter, Registry, Histogram, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, Histogram, collectDefaultMetrics } from 'prom-client'
 
 /** One Prometheus registry per service: default process metrics plus the HTTP RED histogram. */
 export type Metrics = {
@@ -35,4 +35,31 @@ export function createCounter<L extends string>(
 ): { inc(labels?: Partial<Record<L, string>>, value?: number): void } {
   const counter = new Counter<L>({ name: opts.name, help: opts.help, labelNames: opts.labelNames ?? [], registers: [metrics.registry] })
   return { inc: (labels = {}, value = 1) => counter.inc(labels, value) }
+}
+
+/** A gauge as {@link createGauge} hands it out: set a value per label set. */
+export type GaugeHandle<L extends string> = { set(labels: Partial<Record<L, string>>, value: number): void }
+
+/**
+ * A gauge on the service's registry. With `collect`, the value is read when `/metrics` is scraped
+ * (a queue depth, the age of the oldest row), so it is never staler than the scrape; `collect`
+ * must not throw: what it cannot read it leaves as it was.
+ *
+ * @example
+ * createGauge(metrics, { name: 'outbox_lag_seconds', help: 'Age of the oldest unpublished event', collect: async (g) => g.set({}, await lagSeconds()) })
+ */
+export function createGauge<L extends string>(
+  metrics: Metrics,
+  opts: { name: string; help: string; labelNames?: readonly L[]; collect?: (gauge: GaugeHandle<L>) => Promise<void> | void },
+): GaugeHandle<L> {
+  const handle: GaugeHandle<L> = { set: (labels, value) => gauge.set(labels, value) }
+  const collect = opts.collect
+  const gauge: Gauge<L> = new Gauge<L>({
+    name: opts.name,
+    help: opts.help,
+    labelNames: opts.labelNames ?? [],
+    registers: [metrics.registry],
+    ...(collect ? { collect: () => collect(handle) } : {}),
+  })
+  return handle
 }

@@ -75,14 +75,15 @@ export async function startAudit(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: 
     if (secret.origin === 'dev-generated') notes.push(`generated a development digest signing key under ${join(config.DATA_DIR, 'secrets')}`)
     await rememberSigningKey(db, signingKey.publicJwk)
 
-    const { bus, owned } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `audit:${hostname()}:${process.pid}`, log })
+    const metrics = createMetrics('audit')
+    const { bus, owned } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `audit:${hostname()}:${process.pid}`, log, metrics })
     if (owned) cleanup.push(() => bus.close())
 
     const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
     const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
     await jwks.refresh().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'auth JWKS not reachable yet; will retry on first token'))
 
-    const outboxRelay = createOutboxRelay({ db, bus, log })
+    const outboxRelay = createOutboxRelay({ db, bus, log, metrics })
     outboxRelay.start()
     cleanup.push(() => outboxRelay.stop())
     const recordRelay = createRecordRelay({ db, bus, log })
@@ -125,7 +126,7 @@ export async function startAudit(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: 
 
     const app = createAuditApp(
       { db, signingKey, log, verifier: { resolveKey: (kid) => jwks.resolveKey(kid), revocations: kv, issuer: config.PUBLIC_URL, audience: config.TOKEN_AUDIENCE } },
-      { metrics: createMetrics('audit'), readiness: { database: () => database.ping(), kv: () => kv.ping(), broker: () => bus.ping() } },
+      { metrics, readiness: { database: () => database.ping(), kv: () => kv.ping(), broker: () => bus.ping() } },
     )
     const server = app.listen(config.AUDIT_PORT, config.BIND_HOST)
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject))

@@ -150,6 +150,7 @@ function inspectable(bus: InspectableBus, prefix: string): InspectableBus {
   return {
     ...view,
     deadLetters: (queue) => bus.deadLetters(`${prefix}${queue}`),
+    deadLetterCount: (queue) => bus.deadLetterCount(`${prefix}${queue}`),
     publishRaw: (key, body, opts) => bus.publishRaw(key, body, { exchange: exchange(opts?.exchange) }),
     deleteQueue: (queue) => bus.deleteQueue(`${prefix}${queue}`),
     deleteExchange: (name) => bus.deleteExchange(exchange(name)),

@@ -44,7 +44,8 @@ export async function startAuth(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: B
     dataDir: config.DATA_DIR,
     migrations: authMigrations,
   })
-  const { bus, owned: ownBus } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `auth:${process.pid}`, log })
+  const metrics = createMetrics('auth')
+  const { bus, owned: ownBus } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `auth:${process.pid}`, log, metrics })
   const stopping: (() => Promise<void> | void)[] = [
     () => (ownKv ? kv.close() : undefined),
     () => (ownBus ? bus.close() : undefined),
@@ -72,7 +73,7 @@ export async function startAuth(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: B
     })
     if (ipHashKey.origin === 'dev-generated') notes.push(`generated a development IP hash key under ${join(config.DATA_DIR, 'secrets')}`)
 
-    const relay = createOutboxRelay({ db: database.db, bus, log })
+    const relay = createOutboxRelay({ db: database.db, bus, log, metrics })
     relay.start()
     stopping.push(() => relay.stop())
     const events = createAuthEvents({ ipHashKey: ipHashKey.value, mailTokenKey: mailTokenKey.value, notify: () => relay.notify() })
@@ -91,13 +92,14 @@ export async function startAuth(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: B
     revocations.start()
     stopping.push(() => revocations.stop())
 
-    const metrics = createMetrics('auth')
     const passwordChecks = createCounter(metrics, {
       name: 'auth_password_checks_total',
       help: 'Presented passwords checked against a stored hash (no_account: against the dummy hash)',
       labelNames: ['result'],
     })
     const locks = createCounter(metrics, { name: 'auth_account_locks_total', help: 'Brute-force locks started', labelNames: ['scope'] })
+    const logins = createCounter(metrics, { name: 'auth_logins_total', help: 'Login attempts by outcome: success, failure, locked, disabled, unavailable', labelNames: ['outcome'] })
+    const reuses = createCounter(metrics, { name: 'auth_refresh_reuse_detected_total', help: 'Spent refresh tokens presented again; each revoked its session' })
 
     const deps: AuthDeps = {
       db: database.db,
@@ -131,7 +133,11 @@ export async function startAuth(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: B
           events.notify()
         },
       },
-      counters: { passwordChecked: (result) => passwordChecks.inc({ result }) },
+      counters: {
+        passwordChecked: (result) => passwordChecks.inc({ result }),
+        loginFinished: (outcome) => logins.inc({ outcome }),
+        refreshReuseDetected: () => reuses.inc(),
+      },
       events,
     }
 

@@ -4,7 +4,7 @@ import { openBus, type Bus } from '@platform/bus'
 import { createOutboxRelay } from '@platform/bus/outbox'
 import { databaseUrlFor, openDatabase } from '@platform/db'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
-import { closeServer, createLogger, createMetrics, resolveSecret, type Logger } from '@platform/platform'
+import { closeServer, createCounter, createLogger, createMetrics, resolveSecret, type Logger } from '@platform/platform'
 import { createJwksClient, type Jwks } from '@platform/tokens'
 import { requireBearer } from '@platform/tokens/express'
 import { createLicenseApp } from './app.ts'
@@ -13,6 +13,8 @@ import { loadLicenseConfig, type LicenseConfig } from './config.ts'
 import type { LicenseDeps } from './domain/deps.ts'
 import { loadLicenseKeyRing } from './domain/key-ring.ts'
 import { GRACE_SECONDS, RESELLER_QUOTA_DEFAULT, VALIDATE_BEFORE_SECONDS } from './domain/license.ts'
+import { createRevokedLicenses } from './domain/revoked-licenses.ts'
+import { subscribeToSubscriptionEvents } from './events/on-subscription-changed.ts'
 import { createEventWriter } from './events/publish.ts'
 import { licenseMigrations } from './store/migrations/index.ts'
 import type { LicenseDatabase } from './store/schema.ts'
@@ -38,7 +40,9 @@ export async function startLicense(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?
   const notes: string[] = []
   const ownKv = opts.kv === undefined
   const kv = opts.kv ?? (config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : createMemoryKv())
-  const { bus, owned: ownBus } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `license:${process.pid}`, log })
+  const metrics = createMetrics('license')
+  const activations = createCounter(metrics, { name: 'license_activations_total', help: 'Activation attempts by outcome: activated, reactivated or the refusal code', labelNames: ['outcome'] })
+  const { bus, owned: ownBus } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `license:${process.pid}`, log, metrics })
   const cleanups: (() => Promise<void>)[] = []
   try {
     const database = await openDatabase<LicenseDatabase>({
@@ -57,13 +61,16 @@ export async function startLicense(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?
     })
     if (keySecret.origin === 'dev-generated') notes.push(`generated a development license key secret under ${join(config.DATA_DIR, 'secrets')}`)
 
-    const relay = createOutboxRelay({ db: database.db, bus, log })
+    const relay = createOutboxRelay({ db: database.db, bus, log, metrics })
     relay.start()
     cleanups.unshift(() => relay.stop())
 
     const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
     const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
     await jwks.refresh().catch((error: unknown) => log.warn({ err: error }, 'auth JWKS not reachable yet; will retry on first token'))
+
+    const revokedLicenses = createRevokedLicenses({ db: database.db, kv, log })
+    await revokedLicenses.seed().catch((error: unknown) => log.warn({ err: error }, 'revoked licenses not loaded into the store; validation reads PostgreSQL'))
 
     const deps: LicenseDeps = {
       db: database.db,
@@ -79,12 +86,20 @@ export async function startLicense(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?
       abuse: { fingerprints: config.LICENSE_ABUSE.fingerprints, windowSeconds: config.LICENSE_ABUSE.window_s },
       resellerQuotaDefault: RESELLER_QUOTA_DEFAULT,
       emails: createAuthEmailDirectory({ authUrl: config.AUTH_URL }),
+      revokedLicenses,
+      counters: { activationFinished: (outcome) => activations.inc({ outcome }) },
       log,
     }
+    // Billing drives licenses: subscriptions issue, suspend and reactivate them (CONTRACT §6).
+    // The outbox relay polls, so the rows this consumer writes are published within its idle interval.
+    const subscription = await subscribeToSubscriptionEvents(bus, deps)
+    cleanups.unshift(() => subscription.close())
+
     const app = createLicenseApp(deps, {
-      metrics: createMetrics('license'),
+      metrics,
       readiness: { database: () => database.ping(), kv: () => kv.ping(), bus: () => bus.ping() },
       trustProxy: config.LICENSE_TRUST_PROXY,
+      publicUrl: config.PUBLIC_URL,
       bearer: requireBearer({ resolveKey: (kid) => jwks.resolveKey(kid), revocations: kv, issuer: config.PUBLIC_URL, audience: config.TOKEN_AUDIENCE }),
     })
 

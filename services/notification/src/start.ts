@@ -64,7 +64,8 @@ export async function startNotification(opts: {
     const ownKv = opts.kv === undefined
     const kv = opts.kv ?? (config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : createMemoryKv())
     if (ownKv) stack.push(() => kv.close())
-    const { bus, owned } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: 'notification', log })
+    const metrics = createMetrics('notification')
+    const { bus, owned } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: 'notification', log, metrics })
     if (owned) stack.push(() => bus.close())
     const database =
       opts.database ??
@@ -103,7 +104,7 @@ export async function startNotification(opts: {
     const app = createNotificationApp(
       { db: database.db, log, verifier: { resolveKey: (kid) => jwks.resolveKey(kid), revocations: kv, issuer: config.PUBLIC_URL, audience: config.TOKEN_AUDIENCE } },
       {
-        metrics: createMetrics('notification'),
+        metrics,
         readiness: { database: () => database.ping(), kv: () => kv.ping(), broker: () => bus.ping() },
         trustProxy: config.NOTIFICATION_TRUST_PROXY,
       },

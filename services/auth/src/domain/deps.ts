@@ -32,7 +32,14 @@ export type KeyRing = {
 export type AuthCounters = {
   /** One stored hash checked against a presented password (or the dummy hash for unknown accounts). */
   passwordChecked(result: 'match' | 'mismatch' | 'no_account'): void
+  /** One login attempt answered, however it ended. */
+  loginFinished(outcome: LoginOutcome): void
+  /** A spent refresh token came back and its session was revoked. */
+  refreshReuseDetected(): void
 }
+
+/** How a login attempt ended (`auth_logins_total{outcome}`); `unavailable`: a dependency was down. */
+export type LoginOutcome = 'success' | 'failure' | 'locked' | 'disabled' | 'unavailable' | 'error'
 
 /** What auth's use cases depend on; built once in the composition root. */
 export type AuthDeps = {

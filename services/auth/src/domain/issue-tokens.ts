@@ -16,8 +16,15 @@ export type TokenPair = {
  * same second (logout-all, role change), so a token issued after a revocation is never born dead
  * and one issued before it never survives.
  */
-export async function signAccessFor(deps: AuthDeps, user: User, sessionId: string): Promise<{ token: string; expiresIn: number }> {
-  const notBefore = await deps.revocations.notBefore(user.id)
+export async function signAccessFor(deps: AuthDeps, user: TokenSubject, sessionId: string): Promise<{ token: string; expiresIn: number }> {
+  return signAccessAfter(deps, user, sessionId, await deps.revocations.notBefore(user.id))
+}
+
+/** The user fields an access token carries. */
+export type TokenSubject = Pick<User, 'id' | 'roles' | 'emailVerified'>
+
+/** Signs an access token whose `iat` is later than `notBefore` (seconds), already looked up. */
+export function signAccessAfter(deps: AuthDeps, user: TokenSubject, sessionId: string, notBefore: number): { token: string; expiresIn: number } {
   const now = Math.floor(Date.now() / 1000)
   const { token } = signAccessToken({
     key: deps.keys.active(),

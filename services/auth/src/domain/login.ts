@@ -2,7 +2,7 @@ import { AppError, uuidv7 } from '@platform/platform'
 import { inEventTransaction } from '../events/publish.ts'
 import { insertRefreshToken, insertSession } from '../store/sessions.ts'
 import { findUserByEmail, updatePasswordHash, type User } from '../store/users.ts'
-import { nowOf, type AuthDeps } from './deps.ts'
+import { nowOf, type AuthDeps, type LoginOutcome } from './deps.ts'
 import { signAccessFor, type TokenPair } from './issue-tokens.ts'
 import { guardLogin } from './lockout.ts'
 import { burnPasswordCheck, checkPassword, hashPassword, type PasswordCheck } from './passwords.ts'
@@ -22,8 +22,31 @@ export type LoginInput = {
  * answer is 423 before the account is even looked up. An unknown e-mail burns the same argon2id
  * work as a known one and both failures are the same `invalid_credentials`, so the answer reveals
  * nothing. Legacy hashes (bcrypt, Werkzeug PBKDF2) are replaced by argon2id on the first good login.
+ * Every attempt is counted by how it ended (`auth_logins_total{outcome}`).
  */
 export async function login(deps: AuthDeps, input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
+  try {
+    const result = await attemptLogin(deps, input)
+    deps.counters.loginFinished('success')
+    return result
+  } catch (error) {
+    deps.counters.loginFinished(loginOutcome(error))
+    throw error
+  }
+}
+
+const OUTCOME_OF_CODE: Partial<Record<string, LoginOutcome>> = {
+  invalid_credentials: 'failure',
+  account_locked: 'locked',
+  account_disabled: 'disabled',
+  dependency_unavailable: 'unavailable',
+}
+
+function loginOutcome(error: unknown): LoginOutcome {
+  return (error instanceof AppError && OUTCOME_OF_CODE[error.code]) || 'error'
+}
+
+async function attemptLogin(deps: AuthDeps, input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
   const attempt = await guardLogin(deps.lockout, input.email, input.ip)
   const user = await findUserByEmail(deps.db, input.email)
   const check = await verifyPassword(deps, user, input.password)

@@ -2,15 +2,13 @@ import { AppError, uuidv7 } from '@platform/platform'
 import {
   findRefreshTokenByHash,
   findSuccessor,
-  insertRefreshToken,
   lockSession,
-  markRefreshTokenUsed,
-  touchSession,
+  rotateCurrentToken,
 } from '../store/sessions.ts'
 import { findUserById } from '../store/users.ts'
 import { inEventTransaction } from '../events/publish.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
-import { signAccessFor, type TokenPair } from './issue-tokens.ts'
+import { signAccessAfter, signAccessFor, type TokenPair } from './issue-tokens.ts'
 import { hashRefreshToken, successorOf } from './refresh-token.ts'
 import { revokeSession } from './revoke.ts'
 import type { RevocationRecord } from '../store/revocations.ts'
@@ -19,16 +17,22 @@ type Access = { token: string; expiresIn: number }
 type Outcome = { kind: 'rotated'; successor: string; sessionId: string; access: Access } | { kind: 'reused'; sessionId: string; records: RevocationRecord[] } | { kind: 'invalid' }
 
 /**
- * Rotates a refresh token. The session row is locked, so concurrent uses of one family run one
- * after the other. The newest token gets a successor; its immediate parent presented again
- * within the leeway gets that same successor (PITFALLS: never an older generation); anything
+ * Rotates a refresh token. The common case, the family's current token, is one statement
+ * (`rotateCurrentToken`): session locked, token spent, successor stored, not-before read. Every
+ * other case takes the careful path in a transaction holding the session row lock, so
+ * concurrent uses of one family run one after the other: the immediate parent presented again
+ * within the leeway gets the same successor (PITFALLS: never an older generation); anything
  * else is reuse: the whole family is revoked and the caller gets `refresh_token_reused`.
- * The access token is signed before the rotation commits: if it cannot be (the store with the
- * not-before instants is down), the presented token stays unused and can simply be retried.
  */
 export async function refreshTokens(deps: AuthDeps, presented: string): Promise<TokenPair> {
   const now = nowOf(deps)
   const tokenHash = hashRefreshToken(presented)
+  const successor = successorOf(presented, deps.tokens.tokenSecret)
+  const rotated = await rotateCurrentToken(deps.db, { tokenHash, successorId: uuidv7(), successorHash: hashRefreshToken(successor), now })
+  if (rotated) {
+    const access = signAccessAfter(deps, rotated.user, rotated.sessionId, rotated.notBefore)
+    return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: successor, sessionId: rotated.sessionId }
+  }
   const outcome = await inEventTransaction(deps, async (trx, emit): Promise<Outcome> => {
     const found = await findRefreshTokenByHash(trx, tokenHash)
     if (!found) return { kind: 'invalid' }
@@ -37,31 +41,14 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
     if (!session || !token || session.revoked_at || new Date(session.expires_at) <= now || new Date(token.expires_at) <= now) {
       return { kind: 'invalid' }
     }
-    const successor = successorOf(presented, deps.tokens.tokenSecret)
-    const accessFor = async (): Promise<Access | undefined> => {
-      const user = await findUserById(trx, session.user_id)
-      return user && !user.disabled ? signAccessFor(deps, user, session.id) : undefined
-    }
-    if (!token.used_at) {
-      const access = await accessFor()
-      if (!access) return { kind: 'invalid' }
-      await insertRefreshToken(trx, {
-        id: uuidv7(),
-        sessionId: session.id,
-        tokenHash: hashRefreshToken(successor),
-        parentId: token.id,
-        expiresAt: new Date(session.expires_at),
-        now,
-      })
-      await markRefreshTokenUsed(trx, token.id, now)
-      await touchSession(trx, session.id, now)
-      return { kind: 'rotated', successor, sessionId: session.id, access }
-    }
+    // An unused token the one-statement rotation refused is expired, revoked or its user disabled.
+    if (!token.used_at) return { kind: 'invalid' }
     const child = await findSuccessor(trx, token.id)
     const withinLeeway = now.getTime() - new Date(token.used_at).getTime() <= deps.tokens.refreshReuseLeewaySeconds * 1000
     if (child && !child.used_at && withinLeeway) {
-      const access = await accessFor()
-      return access ? { kind: 'rotated', successor, sessionId: session.id, access } : { kind: 'invalid' }
+      const user = await findUserById(trx, session.user_id)
+      if (!user || user.disabled) return { kind: 'invalid' }
+      return { kind: 'rotated', successor, sessionId: session.id, access: await signAccessFor(deps, user, session.id) }
     }
     const records = await revokeSession(deps, trx, session.id, now)
     await emit({ type: 'auth.refresh_token.reused', subject: { type: 'session', id: session.id }, outcome: 'denied', data: { user_id: session.user_id } })
@@ -70,6 +57,7 @@ export async function refreshTokens(deps: AuthDeps, presented: string): Promise<
 
   if (outcome.kind === 'invalid') throw new AppError('invalid_token', 'Refresh token is unknown, expired or revoked')
   if (outcome.kind === 'reused') {
+    deps.counters.refreshReuseDetected()
     await deps.revocations.publish(outcome.records)
     deps.log.warn({ session_id: outcome.sessionId }, 'refresh token reused; session family revoked')
     throw new AppError('refresh_token_reused', 'This refresh token was already used; the session has been revoked')

@@ -14,6 +14,8 @@ export type AuthEventType =
   | 'auth.session.revoked'
   | 'auth.refresh_token.reused'
   | 'auth.password.changed'
+  | 'auth.password_reset.requested'
+  | 'auth.password_reset.completed'
   | 'auth.email.verified'
   | 'auth.user.roles_changed'
   | 'auth.user.disabled'
@@ -30,8 +32,9 @@ export type AuthEvent = {
 }
 
 /**
- * The outbox writer of the auth service. Events carry no passwords, tokens (except the sealed
- * verification token) or raw IPs: the address becomes `ip_hash`, an unknown e-mail a keyed hash.
+ * The outbox writer of the auth service. Events carry no passwords, tokens (except the e-mail
+ * link tokens of verification and password reset, sealed) or raw IPs: the address becomes
+ * `ip_hash`, an unknown e-mail a keyed hash.
  */
 export type AuthEvents = {
   /** Writes the event to the outbox inside `trx`: it commits with the change it reports, or not at all. */

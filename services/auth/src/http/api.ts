@@ -143,6 +143,31 @@ export const api = {
     success: { status: 204, description: 'Changed' },
     problems: ['invalid_credentials', 'account_locked'],
   },
+  forgotPassword: {
+    method: 'post',
+    path: '/auth/password/forgot',
+    summary: 'Ask for a password reset link',
+    description:
+      'Always 202 with the same body, whether or not an account has this address. If one exists (and is not disabled), an e-mail with the single-use link `PUBLIC_URL/reset-password?token=…` (valid 30 min) is sent; a new request makes the earlier links of the account stop working. Rate-limited per IP (`password_reset_ip`) and per e-mail (`password_reset_email`).',
+    access: publicAccess,
+    body: s.forgotPasswordBody,
+    bodyRequired: true,
+    success: { status: 202, description: 'Accepted; a link is mailed if the account exists', schema: s.forgotAnswer },
+    problems: [],
+  },
+  resetPassword: {
+    method: 'post',
+    path: '/auth/password/reset',
+    summary: 'Set a new password with the link of the reset e-mail',
+    description:
+      'Redeems the token of the reset link (single use, 30 min); the new password obeys the password policy. Every session and access token of the account is revoked and its brute-force locks are lifted. Bad, used or expired tokens answer 400 `invalid_token`.',
+    access: publicAccess,
+    body: s.resetPasswordBody,
+    bodyRequired: true,
+    success: { status: 204, description: 'The password is replaced; log in with it' },
+    problems: ['invalid_token', 'dependency_unavailable'],
+    problemStatus: { invalid_token: 400 },
+  },
   introspect: {
     method: 'post',
     path: '/auth/introspect',

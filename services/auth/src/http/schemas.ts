@@ -51,6 +51,11 @@ export const verifyEmailBody = z.strictObject({ token: z.string().min(1).max(512
 
 export const changePasswordBody = z.strictObject({ current_password: presentedPasswordSchema, new_password: newPasswordSchema })
 
+export const forgotPasswordBody = z.strictObject({ email: emailSchema })
+
+/** The token of the reset e-mail's link (base64url of 32 random bytes). */
+export const resetPasswordBody = z.strictObject({ token: z.string().min(1).max(512), new_password: newPasswordSchema })
+
 export const sessionsQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema })
 
 export const usersQuery = z.strictObject({
@@ -73,6 +78,11 @@ export const tokenAnswer = z.object({
   expires_in: z.number().int().meta({ description: 'Seconds until the access token expires' }),
   refresh_token: z.string().optional().meta({ description: 'Absent in cookie mode: the refresh token is in the `__Secure-refresh_token` cookie' }),
   csrf_token: z.string().optional().meta({ description: 'Cookie mode only: also in the `__Host-csrf` cookie; send it as `X-CSRF-Token` on refresh' }),
+})
+
+/** The one answer of `POST /auth/password/forgot`, whether or not the account exists. */
+export const forgotAnswer = z.strictObject({
+  message: z.string().meta({ description: 'The same text for every address: it does not say whether an account exists' }),
 })
 
 export const registeredAnswer = z.object({ id: z.uuid(), email: z.string(), email_verified: z.boolean() })
@@ -117,17 +127,3 @@ export const introspectAnswer = z.object({
 export const jwksAnswer = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.string() })) })
 
 export const openApiAnswer = z.looseObject({ openapi: z.string() })
-
-/** The RFC 9457 body of every error answer (CONTRACT §2). */
-export const problemAnswer = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  code: z.string(),
-  request_id: z.string(),
-  errors: z
-    .array(z.object({ path: z.string().meta({ description: 'JSON Pointer into the body' }), message: z.string() }))
-    .optional()
-    .meta({ description: 'Only with `validation_failed`' }),
-})

@@ -3,13 +3,17 @@ import { parseInput } from '@platform/platform'
 import type { z } from 'zod'
 import { changePassword } from '../domain/change-password.ts'
 import type { AuthDeps } from '../domain/deps.ts'
+import { requestPasswordReset, resetPassword } from '../domain/password-reset.ts'
 import { listOwnSessions, revokeOwnSession } from '../domain/sessions.ts'
 import { api, type OperationId } from './api.ts'
 import { claimsOf } from './bearer.ts'
-import type { sessionsAnswer } from './schemas.ts'
+import type { forgotAnswer, sessionsAnswer } from './schemas.ts'
 import { clientIpOf, decodeCursor, encodeCursor, pathId } from './wire.ts'
 
-/** The caller's own sessions and password. */
+/** The same words for every address (CONTRACT §4: the answer does not reveal an account). */
+const FORGOT_ANSWER = { message: 'If an account exists for this address, a password reset link is on its way.' } satisfies z.input<typeof forgotAnswer>
+
+/** The caller's own sessions and password; the password reset by e-mail link. */
 export function sessionHandlers(deps: AuthDeps) {
   return {
     listSessions: async (req, res) => {
@@ -44,6 +48,21 @@ export function sessionHandlers(deps: AuthDeps) {
         newPassword: input.new_password,
         ip: clientIpOf(req),
       })
+      res.status(204).end()
+    },
+
+    forgotPassword: async (req, res) => {
+      const { email } = parseInput(api.forgotPassword.body, req.body ?? {})
+      // Answered before the look-up: the time, the status and any failure on the way are the same
+      // whether or not the account exists. The work goes on in this request's context (request
+      // id, ip_hash of its events); an error is logged without the address.
+      res.status(202).json(FORGOT_ANSWER)
+      await requestPasswordReset(deps, email).catch((error: unknown) => deps.log.error({ err: error }, 'password reset request not processed'))
+    },
+
+    resetPassword: async (req, res) => {
+      const input = parseInput(api.resetPassword.body, req.body ?? {})
+      await resetPassword(deps, { token: input.token, newPassword: input.new_password })
       res.status(204).end()
     },
   } satisfies Partial<Record<OperationId, RequestHandler>>

@@ -68,6 +68,17 @@ export interface EmailVerificationTokensTable {
   used_at: Date | null
 }
 
+export interface PasswordResetTokensTable {
+  id: string
+  user_id: string
+  /** SHA-256 (base64url) of the token; the token itself is only ever in the e-mail. */
+  token_hash: string
+  created_at: Generated<Date>
+  expires_at: Date
+  /** When the token was redeemed, or superseded by a newer request; null while it works. */
+  used_at: Date | null
+}
+
 export interface AuthDatabase extends OutboxTables {
   users: UsersTable
   sessions: SessionsTable
@@ -75,6 +86,7 @@ export interface AuthDatabase extends OutboxTables {
   revocations: RevocationsTable
   signing_keys: SigningKeysTable
   email_verification_tokens: EmailVerificationTokensTable
+  password_reset_tokens: PasswordResetTokensTable
 }
 
 export type UserRow = Selectable<UsersTable>

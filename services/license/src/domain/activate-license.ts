@@ -25,8 +25,21 @@ type Outcome = { kind: 'activated'; created: boolean; machine: Machine; license:
  * like every later one until an admin clears it. A fingerprint already activated gets its own
  * activation back (`created: false`) with a fresh token: reinstalls never cost a seat (PITFALLS).
  * Refusals that must leave a trace (the try, the suspicion) commit first and throw afterwards.
+ * Every try is counted by outcome (`license_activations_total`): `activated`, `reactivated`, or
+ * the refusal's code.
  */
 export async function activateLicense(deps: LicenseDeps, input: ActivateInput, origin: EventOrigin = {}): Promise<Activation> {
+  try {
+    const activation = await activate(deps, input, origin)
+    deps.counters?.activationFinished(activation.created ? 'activated' : 'reactivated')
+    return activation
+  } catch (error) {
+    deps.counters?.activationFinished(error instanceof AppError ? error.code : 'error')
+    throw error
+  }
+}
+
+async function activate(deps: LicenseDeps, input: ActivateInput, origin: EventOrigin): Promise<Activation> {
   const normalized = normalizeLicenseKey(input.key)
   if (!normalized) throw new AppError('license_not_found', 'No license has this key')
   const keyHash = hashLicenseKey(normalized, deps.keySecret)

@@ -3,6 +3,7 @@ import type { Logger } from '@platform/platform'
 import type { EventWriter } from '../events/publish.ts'
 import type { LicenseDatabase } from '../store/schema.ts'
 import type { KeyRing } from './key-ring.ts'
+import type { RevokedLicenses } from './revoked-licenses.ts'
 import type { TokenTiming } from './license.ts'
 
 /** Finds a caller's e-mail address (for claiming licenses issued to it); undefined when unknown. */
@@ -21,6 +22,10 @@ export type LicenseDeps = {
   abuse: { fingerprints: number; windowSeconds: number }
   resellerQuotaDefault: number
   emails: EmailDirectory
+  /** Revoked licenses in the shared store: validation's fast negative path (PostgreSQL stays the record). */
+  revokedLicenses: RevokedLicenses
+  /** What the domain reports for metrics; the composition root backs it with Prometheus counters. */
+  counters?: { activationFinished(outcome: string): void }
   log: Logger
   now?: () => Date
 }

@@ -40,7 +40,8 @@ export type LicenseStatus = 'active' | 'suspended' | 'revoked' | 'expired'
 export const LICENSE_STATUSES = ['active', 'suspended', 'revoked', 'expired'] as const satisfies readonly LicenseStatus[]
 
 /** The answers of POST /licenses/validate (CONTRACT §5). */
-export type ValidationCode = 'VALID' | 'EXPIRED' | 'REVOKED' | 'SUSPENDED' | 'NOT_ACTIVATED' | 'FINGERPRINT_MISMATCH' | 'MACHINE_LIMIT'
+export const VALIDATION_CODES = ['VALID', 'EXPIRED', 'REVOKED', 'SUSPENDED', 'NOT_ACTIVATED', 'FINGERPRINT_MISMATCH', 'MACHINE_LIMIT'] as const
+export type ValidationCode = (typeof VALIDATION_CODES)[number]
 
 /** How a caller relates to a license, strongest first. */
 export type Relation = 'admin' | 'issuer' | 'owner' | 'none'

@@ -30,12 +30,12 @@ export async function getLicense(deps: LicenseDeps, caller: Caller, id: string):
 
 /**
  * Revokes a license for good: from the commit on, validate answers `REVOKED` and activation
- * `license_revoked`. Issuer or admin only; an owner who is neither gets 403 `forbidden` (they can
+ * `license_revoked` (PostgreSQL says so at once; the store's negative cache learns it right after). Issuer or admin only; an owner who is neither gets 403 `forbidden` (they can
  * see the license, so hiding it would be a lie). Revoking twice changes nothing.
  */
 export async function revokeLicense(deps: LicenseDeps, caller: Caller, id: string, origin: EventOrigin = {}): Promise<License> {
   const now = nowOf(deps)
-  return deps.inTransaction(async (trx) => {
+  const revoked = await deps.inTransaction(async (trx) => {
     const { license, relation } = await lockVisible(trx, caller, id)
     if (relation === 'owner') throw new AppError('forbidden', 'Only the issuer or an admin can revoke a license')
     if (license.status === 'revoked') return license
@@ -49,6 +49,9 @@ export async function revokeLicense(deps: LicenseDeps, caller: Caller, id: strin
     })
     return revoked
   })
+  // After the commit, never before: a cached revocation that then rolled back would refuse a live license.
+  await deps.revokedLicenses.remember(revoked)
+  return revoked
 }
 
 /** Replaces the key: the old one stops working at once; activated machines keep their slots. */
@@ -114,18 +117,28 @@ export async function clearAbuse(deps: LicenseDeps, caller: Caller, id: string, 
  * undefined for an unknown id.
  */
 export async function setSuspended(deps: LicenseDeps, id: string, suspended: boolean, reason: string): Promise<License | undefined> {
+  return deps.inTransaction((trx) => setSuspendedIn(deps, trx, id, suspended, reason))
+}
+
+/** {@link setSuspended} inside the caller's transaction (the billing consumer's inbox transaction). */
+export async function setSuspendedIn(
+  deps: LicenseDeps,
+  trx: Transaction<LicenseDatabase>,
+  id: string,
+  suspended: boolean,
+  reason: string,
+  extra: Record<string, unknown> = {},
+): Promise<License | undefined> {
   const now = nowOf(deps)
-  return deps.inTransaction(async (trx) => {
-    const license = await lockLicenseById(trx, id)
-    if (!license || license.status === 'revoked') return license
-    if ((license.status === 'suspended') === suspended) return license
-    const updated = await updateLicense(trx, id, suspended ? { status: 'suspended', suspended_at: now } : { status: 'active', suspended_at: null }, now)
-    await deps.events.write(trx, {
-      type: suspended ? 'license.license.suspended' : 'license.license.reactivated',
-      subject: { type: 'license', id },
-      outcome: 'success',
-      data: { license_id: id, product: license.product, owner_id: license.ownerId, reason },
-    })
-    return updated
+  const license = await lockLicenseById(trx, id)
+  if (!license || license.status === 'revoked') return license
+  if ((license.status === 'suspended') === suspended) return license
+  const updated = await updateLicense(trx, id, suspended ? { status: 'suspended', suspended_at: now } : { status: 'active', suspended_at: null }, now)
+  await deps.events.write(trx, {
+    type: suspended ? 'license.license.suspended' : 'license.license.reactivated',
+    subject: { type: 'license', id },
+    outcome: 'success',
+    data: { ...extra, license_id: id, product: license.product, owner_id: license.ownerId, reason },
   })
+  return updated
 }

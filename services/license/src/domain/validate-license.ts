@@ -9,7 +9,8 @@ import { fingerprintHash } from './license-token.ts'
 import { validationCode, type License, type Machine, type ValidationCode } from './license.ts'
 import { issueTokenFor, type IssuedToken } from './token-issuer.ts'
 
-export type ValidationResult = { valid: boolean; code: ValidationCode; license: License; token?: IssuedToken }
+/** The verdict; `license` is what the answer and its event need (a revoked one may come from the store). */
+export type ValidationResult = { valid: boolean; code: ValidationCode; license: Pick<License, 'id' | 'product' | 'expiresAt'>; token?: IssuedToken }
 
 /** A license token this much past its `exp` is still accepted online (clock skew between replicas). */
 const TOKEN_LEEWAY_SECONDS = 30
@@ -20,15 +21,22 @@ const TOKEN_LEEWAY_SECONDS = 30
 export const HEARTBEAT_MIN_INTERVAL_MS = 60_000
 
 /**
- * Online validation with the key and the machine's fingerprint. Reads the license straight from
- * the database, so a revocation or suspension shows at once. A `VALID` answer is a heartbeat
- * (`last_seen_at`) and carries a refreshed token; anything else is recorded as an event.
+ * Online validation with the key and the machine's fingerprint. A key already known revoked is
+ * answered from the store's negative cache (`revokedLicenses`, written after the revocation
+ * committed); anything else reads the license straight from PostgreSQL, so a revocation or
+ * suspension shows at once. A `VALID` answer is a heartbeat (`last_seen_at`) and carries a
+ * refreshed token; anything else is recorded as an event.
  */
 export async function validateByKey(deps: LicenseDeps, input: { key: string; fingerprint: string }, origin: EventOrigin = {}): Promise<ValidationResult> {
   const normalized = normalizeLicenseKey(input.key)
-  const found = normalized ? await findLicenseWithMachines(deps.db, { keyHash: hashLicenseKey(normalized, deps.keySecret) }) : undefined
+  if (!normalized) throw new AppError('license_not_found', 'No license has this key')
+  const keyHash = hashLicenseKey(normalized, deps.keySecret)
+  const fpHash = fingerprintHash(input.fingerprint)
+  const revoked = await deps.revokedLicenses.find({ keyHash })
+  if (revoked) return refuse(deps, revoked, 'REVOKED', fpHash, origin)
+  const found = await findLicenseWithMachines(deps.db, { keyHash })
   if (!found) throw new AppError('license_not_found', 'No license has this key')
-  return validateMachine(deps, found.license, found.machines, fingerprintHash(input.fingerprint), origin)
+  return validateMachine(deps, found.license, found.machines, fpHash, origin)
 }
 
 /**
@@ -50,6 +58,11 @@ export async function validateByToken(deps: LicenseDeps, input: { token: string 
   if (claims.exp + TOKEN_LEEWAY_SECONDS <= now.getTime() / 1000) {
     throw new AppError('token_expired', 'The license token is past its grace period; validate with the license key')
   }
+  const revoked = await deps.revokedLicenses.find({ id: claims.sub })
+  if (revoked) {
+    if (revoked.product !== claims.aud) throw new AppError('invalid_token', 'The license token is not genuine')
+    return refuse(deps, revoked, 'REVOKED', claims.fp, origin)
+  }
   const found = await findLicenseWithMachines(deps.db, { id: claims.sub })
   if (!found || found.license.product !== claims.aud) throw new AppError('invalid_token', 'The license token is not genuine')
   return validateMachine(deps, found.license, found.machines, claims.fp, origin)
@@ -63,6 +76,13 @@ async function validateMachine(deps: LicenseDeps, license: License, machines: Ma
     if (now.getTime() - machine.lastSeenAt.getTime() >= HEARTBEAT_MIN_INTERVAL_MS) await touchMachine(deps.db, machine.id, now)
     return { valid: true, code, license, token: issueTokenFor(deps, license, fpHash, now) }
   }
+  // Revocation is final: a store that lost the entry (a flush, a restart) learns it again here.
+  if (code === 'REVOKED') await deps.revokedLicenses.remember(license)
+  return refuse(deps, license, code, fpHash, origin)
+}
+
+/** A non-`VALID` verdict, recorded as `license.validation.failed`. */
+async function refuse(deps: LicenseDeps, license: ValidationResult['license'], code: ValidationCode, fpHash: string, origin: EventOrigin): Promise<ValidationResult> {
   await deps.inTransaction((trx) =>
     deps.events.write(trx, {
       type: 'license.validation.failed',

@@ -12,114 +12,146 @@ import { listVisibleLicenses } from '../domain/list-licenses.ts'
 import { clearAbuse, deactivateMachine, getLicense, reissueKey, revokeLicense } from '../domain/manage-license.ts'
 import { setResellerQuota } from '../domain/quota.ts'
 import { validateByKey, validateByToken, type ValidationResult } from '../domain/validate-license.ts'
-import { activateBody, emptyBody, idParam, issueBody, listQuery, quotaBody, validateBody } from './schemas.ts'
+import type { z } from 'zod'
+import { api, type OperationId, type RouteSpec } from './api.ts'
+import { buildOpenApi } from './openapi.ts'
+import {
+  idParam,
+  type activationAnswer,
+  type issuedAnswer,
+  type keyAnswer,
+  type licenseDetailAnswer,
+  type licensesAnswer,
+  type licenseWithMachinesAnswer,
+  type quotaAnswer,
+  type validationAnswer,
+} from './schemas.ts'
 import { decodeCursor, encodeCursor, licenseDetailToWire, licenseToWire, listedToWire, machineToWire } from './wire.ts'
 
-/** The `/licenses` routes of CONTRACT §5: handlers parse, call the domain, map to the wire. */
-export function licenseRoutes(deps: LicenseDeps, opts: { bearer: RequestHandler }): Router {
-  const router = Router()
+/**
+ * The `/licenses` routes of CONTRACT §5: the table in `api.ts` says path, method and who may
+ * call; this mounts each with its guards and handler (a route without a handler does not
+ * compile). Handlers parse, call the domain, map to the wire.
+ */
+export function licenseRoutes(deps: LicenseDeps, opts: { bearer: RequestHandler; publicUrl: string }): Router {
+  let document: object | undefined
+  const handlers: Record<OperationId, RequestHandler> = {
+    jwks: (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=300')
+      res.json(toJwks(deps.keys.all()))
+    },
+
+    openApi: (_req, res) => {
+      document ??= buildOpenApi({ serverUrl: opts.publicUrl })
+      res.json(document)
+    },
+
+    activate: async (req, res) => {
+      const input = parseInput(api.activate.body, req.body ?? {})
+      const activation = await activateLicense(
+        deps,
+        { key: input.key, fingerprint: input.fingerprint, machineName: input.machine_name, platform: input.platform },
+        originOf(deps, req),
+      )
+      res.status(activation.created ? 201 : 200).json({
+        activation_id: activation.machine.id,
+        license_id: activation.license.id,
+        license_token: activation.token.token,
+        validate_before: activation.token.validateBefore.toISOString(),
+        grace_until: activation.token.graceUntil.toISOString(),
+      } satisfies z.input<typeof activationAnswer>)
+    },
+
+    validate: async (req, res) => {
+      const input = parseInput(api.validate.body, req.body ?? {})
+      const origin = originOf(deps, req)
+      const result = 'license_token' in input ? await validateByToken(deps, { token: input.license_token }, origin) : await validateByKey(deps, input, origin)
+      res.json(validationToWire(result))
+    },
+
+    issue: async (req, res) => {
+      const input = parseInput(api.issue.body, req.body ?? {})
+      const caller = callerOf(res)
+      const { license, key } = await issueLicense(
+        deps,
+        caller,
+        {
+          product: input.product,
+          maxMachines: input.max_machines,
+          expiresAt: input.expires_at ? new Date(input.expires_at) : undefined,
+          ownerId: input.owner_id,
+          ownerEmail: input.owner_email,
+          entitlements: input.entitlements,
+        },
+        originOf(deps, req),
+      )
+      const { id, ...rest } = licenseToWire(license, nowOf(deps))
+      res.status(201).location(`/licenses/${id}`).json({ id, key, ...rest } satisfies z.input<typeof issuedAnswer>)
+    },
+
+    list: async (req, res) => {
+      const query = parseInput(api.list.query, { ...req.query })
+      const page = await listVisibleLicenses(deps, callerOf(res), {
+        filter: { ownerId: query.owner_id, issuedBy: query.issued_by, product: query.product, status: query.status },
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        limit: query.limit,
+      })
+      const now = nowOf(deps)
+      res.json({ items: page.items.map((l) => listedToWire(l, now)), next_cursor: page.next ? encodeCursor(page.next) : null } satisfies z.input<typeof licensesAnswer>)
+    },
+
+    setQuota: async (req, res) => {
+      const userId = idOf(req.params.user_id, 'not_found')
+      const { quota } = parseInput(api.setQuota.body, req.body ?? {})
+      const result = await setResellerQuota(deps, callerOf(res), userId, quota, originOf(deps, req))
+      res.json({ user_id: userId, quota: result.quota, issued: result.issued } satisfies z.input<typeof quotaAnswer>)
+    },
+
+    get: async (req, res) => {
+      const { license, machines } = await getLicense(deps, callerOf(res), idOf(req.params.id))
+      res.json({ ...licenseDetailToWire(license, machines.length, nowOf(deps)), machines: machines.map(machineToWire) } satisfies z.input<typeof licenseWithMachinesAnswer>)
+    },
+
+    deactivateMachine: async (req, res) => {
+      const id = idOf(req.params.id)
+      const activationId = idOf(req.params.activation_id, 'activation_not_found')
+      await deactivateMachine(deps, callerOf(res), id, activationId, originOf(deps, req))
+      res.status(204).end()
+    },
+
+    revoke: async (req, res) => {
+      parseInput(api.revoke.body, req.body ?? {})
+      const license = await revokeLicense(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
+      res.json(licenseDetailToWire(license, 0, nowOf(deps)) satisfies z.input<typeof licenseDetailAnswer>)
+    },
+
+    reissueKey: async (req, res) => {
+      parseInput(api.reissueKey.body, req.body ?? {})
+      const key = await reissueKey(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
+      res.json({ key } satisfies z.input<typeof keyAnswer>)
+    },
+
+    clearAbuse: async (req, res) => {
+      parseInput(api.clearAbuse.body, req.body ?? {})
+      const license = await clearAbuse(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
+      res.json(licenseDetailToWire(license, 0, nowOf(deps)) satisfies z.input<typeof licenseDetailAnswer>)
+    },
+  }
+
   const bearer = [opts.bearer, claimFor(deps)]
-
-  router.get('/.well-known/jwks.json', (_req, res) => {
-    res.setHeader('Cache-Control', 'public, max-age=300')
-    res.json(toJwks(deps.keys.all()))
-  })
-
-  router.post('/activate', async (req, res) => {
-    const input = parseInput(activateBody, req.body ?? {})
-    const activation = await activateLicense(
-      deps,
-      { key: input.key, fingerprint: input.fingerprint, machineName: input.machine_name, platform: input.platform },
-      originOf(deps, req),
-    )
-    res.status(activation.created ? 201 : 200).json({
-      activation_id: activation.machine.id,
-      license_id: activation.license.id,
-      license_token: activation.token.token,
-      validate_before: activation.token.validateBefore.toISOString(),
-      grace_until: activation.token.graceUntil.toISOString(),
-    })
-  })
-
-  router.post('/validate', async (req, res) => {
-    const input = parseInput(validateBody, req.body ?? {})
-    const origin = originOf(deps, req)
-    const result = 'license_token' in input ? await validateByToken(deps, { token: input.license_token }, origin) : await validateByKey(deps, input, origin)
-    res.json(validationToWire(result))
-  })
-
-  router.post('/', ...bearer, async (req, res) => {
-    const input = parseInput(issueBody, req.body ?? {})
-    const caller = callerOf(res)
-    const { license, key } = await issueLicense(
-      deps,
-      caller,
-      {
-        product: input.product,
-        maxMachines: input.max_machines,
-        expiresAt: input.expires_at ? new Date(input.expires_at) : undefined,
-        ownerId: input.owner_id,
-        ownerEmail: input.owner_email,
-        entitlements: input.entitlements,
-      },
-      originOf(deps, req),
-    )
-    const { id, ...rest } = licenseToWire(license, nowOf(deps))
-    res.status(201).location(`/licenses/${id}`).json({ id, key, ...rest })
-  })
-
-  router.get('/', ...bearer, async (req, res) => {
-    const query = parseInput(listQuery, { ...req.query })
-    const page = await listVisibleLicenses(deps, callerOf(res), {
-      filter: { ownerId: query.owner_id, issuedBy: query.issued_by, product: query.product, status: query.status },
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
-      limit: query.limit,
-    })
-    const now = nowOf(deps)
-    res.json({ items: page.items.map((l) => listedToWire(l, now)), next_cursor: page.next ? encodeCursor(page.next) : null })
-  })
-
-  router.put('/resellers/:userId/quota', ...bearer, async (req, res) => {
-    const userId = idOf(req.params.userId, 'not_found')
-    const { quota } = parseInput(quotaBody, req.body ?? {})
-    const result = await setResellerQuota(deps, callerOf(res), userId, quota, originOf(deps, req))
-    res.json({ user_id: userId, quota: result.quota, issued: result.issued })
-  })
-
-  router.get('/:id', ...bearer, async (req, res) => {
-    const { license, machines } = await getLicense(deps, callerOf(res), idOf(req.params.id))
-    res.json({ ...licenseDetailToWire(license, machines.length, nowOf(deps)), machines: machines.map(machineToWire) })
-  })
-
-  router.delete('/:id/machines/:activationId', ...bearer, async (req, res) => {
-    const id = idOf(req.params.id)
-    const activationId = idOf(req.params.activationId, 'activation_not_found')
-    await deactivateMachine(deps, callerOf(res), id, activationId, originOf(deps, req))
-    res.status(204).end()
-  })
-
-  router.post('/:id/revoke', ...bearer, async (req, res) => {
-    parseInput(emptyBody, req.body ?? {})
-    const license = await revokeLicense(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
-    res.json(licenseDetailToWire(license, 0, nowOf(deps)))
-  })
-
-  router.post('/:id/reissue-key', ...bearer, async (req, res) => {
-    parseInput(emptyBody, req.body ?? {})
-    const key = await reissueKey(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
-    res.json({ key })
-  })
-
-  router.post('/:id/clear-abuse', ...bearer, async (req, res) => {
-    parseInput(emptyBody, req.body ?? {})
-    const license = await clearAbuse(deps, callerOf(res), idOf(req.params.id), originOf(deps, req))
-    res.json(licenseDetailToWire(license, 0, nowOf(deps)))
-  })
-
+  const router = Router()
+  for (const [id, spec] of Object.entries(api) as [OperationId, RouteSpec][]) {
+    router[spec.method](routerPath(spec.path), ...(spec.access.kind === 'bearer' ? bearer : []), handlers[id])
+  }
   return router
 }
 
-function validationToWire(result: ValidationResult) {
+/** `/licenses/{id}/revoke` → `/:id/revoke`: the router is mounted at `/licenses`. */
+function routerPath(path: string): string {
+  return path.replace(/^\/licenses/, '').replace(/\{(\w+)\}/g, ':$1') || '/'
+}
+
+function validationToWire(result: ValidationResult): z.input<typeof validationAnswer> {
   return {
     valid: result.valid,
     code: result.code,

@@ -53,7 +53,20 @@ export interface ResellerQuotasTable {
   updated_at: Date
 }
 
+/** Which license a payments subscription brought, and the last subscription event applied to it. */
+export interface SubscriptionLicensesTable {
+  subscription_id: string
+  user_id: string
+  /** Null until the subscription was first live (trialing or active). */
+  license_id: string | null
+  status: string
+  /** The `version` of the last `payments.subscription.*` event applied; older ones are dropped. */
+  version: number
+  updated_at: Generated<Date>
+}
+
 export interface LicenseDatabase extends OutboxTables {
+  subscription_licenses: SubscriptionLicensesTable
   licenses: LicensesTable
   machines: MachinesTable
   activation_attempts: ActivationAttemptsTable

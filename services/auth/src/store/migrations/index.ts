@@ -3,6 +3,8 @@ import * as createAuthTables from './0001-create-auth-tables.ts'
 import * as createSigningKeys from './0002-create-signing-keys.ts'
 import { outboxMigration } from '@platform/bus/outbox'
 import * as createEmailVerificationTokens from './0004-create-email-verification-tokens.ts'
+import * as createPasswordResetTokens from './0005-create-password-reset-tokens.ts'
+import * as indexRevocationsByValue from './0006-index-revocations-by-value.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
@@ -10,4 +12,6 @@ export const authMigrations: Record<string, Migration> = {
   '0002-create-signing-keys': createSigningKeys,
   '0003-outbox': outboxMigration,
   '0004-create-email-verification-tokens': createEmailVerificationTokens,
+  '0005-create-password-reset-tokens': createPasswordResetTokens,
+  '0006-index-revocations-by-value': indexRevocationsByValue,
 }
