@@ -131,7 +131,8 @@ export type Rotation = {
  * committed), marks the token used only if it still is unused (an UPDATE re-checks the newest row
  * version), inserts the successor, touches the session and reads the user's not-before instant.
  * Anything else (unknown, spent, expired, revoked, disabled user) returns undefined and the
- * caller takes the careful path. One round trip instead of a transaction of nine.
+ * caller takes the careful path. One round trip instead of a transaction of nine; the statement
+ * lives in the function `auth_rotate_refresh_token` (migration 0006) so its plan is cached.
  */
 export async function rotateCurrentToken(
   db: Db,
@@ -139,27 +140,7 @@ export async function rotateCurrentToken(
 ): Promise<Rotation | undefined> {
   const { tokenHash, successorId, successorHash, now } = input
   const result = await sql<{ session_id: string; user_id: string; roles: string[]; email_verified: boolean; not_before: string | null }>`
-    WITH session AS (
-      SELECT s.id, s.user_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id AND NOT u.disabled
-      WHERE s.id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ${tokenHash})
-        AND s.revoked_at IS NULL AND s.expires_at > ${now}
-      FOR UPDATE OF s
-    ), spent AS (
-      UPDATE refresh_tokens t SET used_at = ${now}
-      FROM session
-      WHERE t.token_hash = ${tokenHash} AND t.session_id = session.id AND t.used_at IS NULL AND t.expires_at > ${now}
-      RETURNING t.id, t.session_id, session.user_id, session.expires_at
-    ), successor AS (
-      INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, expires_at)
-      SELECT ${successorId}, session_id, ${successorHash}, id, ${now}, expires_at FROM spent
-    ), touched AS (
-      UPDATE sessions SET last_used_at = ${now} WHERE id IN (SELECT session_id FROM spent)
-    )
-    SELECT spent.session_id, u.id AS user_id, u.roles, u.email_verified,
-      (SELECT max(r.data::bigint) FROM revocations r
-        WHERE r.expires_at > ${now} AND ((r.kind = 'user_nbf' AND r.value = u.id::text) OR (r.kind = 'global_nbf' AND r.value = 'global'))) AS not_before
-    FROM spent JOIN users u ON u.id = spent.user_id
-  `.execute(db)
+    select * from auth_rotate_refresh_token(${tokenHash}, ${successorId}, ${successorHash}, ${now})`.execute(db)
   const row = result.rows[0]
   if (!row) return undefined
   return {

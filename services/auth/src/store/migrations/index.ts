@@ -4,7 +4,7 @@ import * as createSigningKeys from './0002-create-signing-keys.ts'
 import { outboxMigration } from '@platform/bus/outbox'
 import * as createEmailVerificationTokens from './0004-create-email-verification-tokens.ts'
 import * as createPasswordResetTokens from './0005-create-password-reset-tokens.ts'
-import * as indexRevocationsByValue from './0006-index-revocations-by-value.ts'
+import * as rotateRefreshTokenFunction from './0006-rotate-refresh-token-function.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
@@ -13,5 +13,5 @@ export const authMigrations: Record<string, Migration> = {
   '0003-outbox': outboxMigration,
   '0004-create-email-verification-tokens': createEmailVerificationTokens,
   '0005-create-password-reset-tokens': createPasswordResetTokens,
-  '0006-index-revocations-by-value': indexRevocationsByValue,
+  '0006-rotate-refresh-token-function': rotateRefreshTokenFunction,
 }
