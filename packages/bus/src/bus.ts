@@ -93,6 +93,12 @@ export interface Bus {
    * count (a test double) leaves it out and the gauge shows nothing for its queues.
    */
   deadLetterCount?(queue: string): Promise<number>
+  /**
+   * The broker names a prefixed view ({@link namespacedBus}) has used so far — its consumer
+   * queues and exchanges, prefix included — so that whoever made a throw-away namespace (an
+   * end-to-end test stack) can delete it afterwards. Absent on unprefixed buses.
+   */
+  namesInUse?(): { queues: string[]; exchanges: string[] }
   /** Resolves when the broker is reachable; for readiness checks. */
   ping(): Promise<void>
   /** Closes every subscription (waiting for running handlers), then the connection; idempotent. */

@@ -11,12 +11,20 @@ import type { Metrics } from '@platform/platform'
  */
 export function namespacedBus(bus: Bus, prefix: string): Bus {
   if (!prefix) return bus
-  const exchange = (name = DEFAULT_EXCHANGE) => `${prefix}${name}`
+  const queues = new Set<string>()
+  const exchanges = new Set<string>()
+  const exchange = (name = DEFAULT_EXCHANGE) => {
+    exchanges.add(`${prefix}${name}`)
+    return `${prefix}${name}`
+  }
   const view: Bus = {
     publish: (envelope, opts) => bus.publish(envelope, { ...opts, exchange: exchange(opts?.exchange) }),
     publishRaw: (routingKey, body, opts) => bus.publishRaw(routingKey, body, { ...opts, exchange: exchange(opts?.exchange) }),
-    subscribe: (queue, patterns, handler, opts) =>
-      bus.subscribe(`${prefix}${queue}`, patterns, handler, { ...opts, exchange: exchange(opts?.exchange) }),
+    subscribe: (queue, patterns, handler, opts) => {
+      queues.add(`${prefix}${queue}`)
+      return bus.subscribe(`${prefix}${queue}`, patterns, handler, { ...opts, exchange: exchange(opts?.exchange) })
+    },
+    namesInUse: () => ({ queues: [...queues], exchanges: [...exchanges] }),
     ping: () => bus.ping(),
     close: () => bus.close(),
   }
