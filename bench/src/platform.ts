@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { startPlatform } from '@platform/launcher/platform'
 import { createTestClient } from '@platform/testkit'
 
-// The platform for the license figures: what `npm start` runs, plus one admin (there is no admin
-// API yet, so the role is written to auth's database, as the end-to-end tests do). Prints the
-// gateway URL and the admin's credentials for the load generator.
+// The services the benchmark drives: what `npm start` runs, plus one admin (made by writing the
+// role to auth's database, as the end-to-end tests do). Prints the URLs of auth and license, for
+// the gateway process the load goes through, and the admin's credentials.
 const platform = await startPlatform(process.env)
 const client = createTestClient(platform.gateway.url, { caPath: platform.gateway.caPath })
 const email = `bench-admin-${randomBytes(5).toString('hex')}@example.com`
@@ -13,7 +13,7 @@ const registered = await client.request('POST', '/auth/register', { json: { emai
 if (registered.status !== 201) throw new Error(`register failed: ${registered.text}`)
 await platform.auth.deps.db.updateTable('users').set({ roles: ['admin'] }).where('id', '=', registered.body.id as string).execute()
 await client.close()
-process.stdout.write(`Gateway ${platform.gateway.url} admin ${email} ${password.replaceAll(' ', '+')}\n`)
+process.stdout.write(`services auth ${platform.auth.url} license ${platform.license.url} admin ${email} ${password.replaceAll(' ', '+')}\n`)
 
 let stopping = false
 process.on('SIGTERM', () => {

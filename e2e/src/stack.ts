@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { createAmqpBus } from '@platform/bus'
 import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { createTestClient, infraUrl, type TestClient } from '@platform/testkit'
 import { startPlatform, type RunningPlatform } from '@platform/launcher/platform'
@@ -46,6 +47,7 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     GATEWAY_ADMIN_PORT: '0',
     AUTH_PORT: '0',
     LICENSE_PORT: '0',
+    PAYMENTS_PORT: '0',
     NOTIFICATION_PORT: '0',
     AUDIT_PORT: '0',
     INTROSPECTION_CLIENTS: `${TEST_INTROSPECTION_CLIENT.id}:${TEST_INTROSPECTION_CLIENT.secret}`,
@@ -77,12 +79,25 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     },
     async stop() {
       await client.close()
+      const brokerNames = platform.bus.namesInUse?.()
       await platform.stop()
+      if (amqpUrl && brokerNames) await deleteBrokerNames(amqpUrl, brokerNames)
       await dropDatabases()
       await rm(dataDir, { recursive: true, force: true })
     },
   }
   return stack
+}
+
+/** Deletes a stopped stack's prefixed queues (with their retry and dead-letter queues) and exchanges. */
+async function deleteBrokerNames(url: string, names: { queues: string[]; exchanges: string[] }): Promise<void> {
+  const broker = createAmqpBus({ url, connectionName: 'e2e-cleanup' })
+  try {
+    for (const queue of names.queues) await broker.deleteQueue(queue)
+    for (const exchange of names.exchanges) await broker.deleteExchange(exchange)
+  } finally {
+    await broker.close()
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
 import { closeServer, createHttpApp, createLogger, finishHttpApp, type Logger } from '@platform/platform'
-import { createJwksClient, type Jwks } from '@platform/tokens'
+import { fetchJwks, openAuthJwks } from '@platform/tokens'
 import { createGatewayApp } from './app.ts'
 import { loadGatewayConfig, type GatewayConfig } from './config.ts'
 import { createGatewayMetrics } from './metrics.ts'
@@ -29,9 +29,7 @@ export async function startGateway(opts: { env: NodeJS.ProcessEnv; kv?: Kv; log?
   const kv = opts.kv ?? (config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : createMemoryKv())
   const tls = await loadTlsMaterial({ certFile: config.GATEWAY_TLS_CERT, keyFile: config.GATEWAY_TLS_KEY, dataDir: config.DATA_DIR })
   const metrics = createGatewayMetrics()
-  const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
-  const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
-  await jwks.refresh().catch((error: unknown) => log.warn({ err: error }, 'auth JWKS not reachable yet; will retry on first token'))
+  const jwks = await openAuthJwks({ authUrl: config.AUTH_URL, log })
 
   const app = createGatewayApp({
     kv,
@@ -52,7 +50,7 @@ export async function startGateway(opts: { env: NodeJS.ProcessEnv; kv?: Kv; log?
     },
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   })
-  const admin = createHttpApp({ log, metrics, readiness: { kv: () => kv.ping(), auth_jwks: () => fetchJwks(jwksUrl) } })
+  const admin = createHttpApp({ log, metrics, readiness: { kv: () => kv.ping(), auth_jwks: () => fetchJwks(`${config.AUTH_URL}/.well-known/jwks.json`) } })
   finishHttpApp(admin, { log })
 
   const https = createHttpsServer(tlsServerOptions(tls), app)
@@ -81,11 +79,6 @@ export async function startGateway(opts: { env: NodeJS.ProcessEnv; kv?: Kv; log?
   }
 }
 
-async function fetchJwks(url: string): Promise<Jwks> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
-  return (await response.json()) as Jwks
-}
 
 async function listen(server: Server, port: number, host: string): Promise<number> {
   server.listen(port, host)

@@ -1,6 +1,6 @@
 export { ACCESS_TOKEN_TYPE, TokenError, signAccessToken, verifyAccessToken } from './access-token.ts'
 export type { AccessTokenClaims, SignAccessTokenInput, VerifyOptions } from './access-token.ts'
-export { createJwksClient, toJwks, type Jwks, type JwksClient } from './jwks.ts'
+export { createJwksClient, fetchJwks, openAuthJwks, toJwks, type Jwks, type JwksClient } from './jwks.ts'
 export {
   SIGNING_ALGORITHM,
   generateSigningKey,

@@ -63,3 +63,35 @@ export function createJwksClient(opts: { fetchJwks: () => Promise<Jwks>; minRefr
     },
   }
 }
+
+const JWKS_FETCH_TIMEOUT_MS = 2000
+
+/**
+ * Reads a JWKS over HTTP within 2 s. A connection that fails before any answer (a keep-alive
+ * socket the server closed a moment ago: ECONNRESET) is tried once more on a fresh one.
+ */
+export async function fetchJwks(url: string): Promise<Jwks> {
+  const attempt = async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS) })
+    if (!response.ok) throw new Error(`JWKS at ${url} answered ${response.status}`)
+    return (await response.json()) as Jwks
+  }
+  try {
+    return await attempt()
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error // fetch reports network failures as TypeError
+    return attempt()
+  }
+}
+
+/**
+ * The JWKS client every service and the gateway start with: auth's `/.well-known/jwks.json`,
+ * loaded once now. Auth being unreachable at start is not fatal (it may start later); the
+ * first token with a kid not yet known loads the set again.
+ */
+export async function openAuthJwks(opts: { authUrl: string; log: { warn(obj: object, msg: string): void } }): Promise<JwksClient> {
+  const url = `${opts.authUrl}/.well-known/jwks.json`
+  const jwks = createJwksClient({ fetchJwks: () => fetchJwks(url) })
+  await jwks.refresh().catch((error: unknown) => opts.log.warn({ err: error }, 'auth JWKS not reachable yet; will retry on first token'))
+  return jwks
+}

@@ -7,7 +7,7 @@ import { createOutboxRelay } from '@platform/bus/outbox'
 import { databaseUrlFor, openDatabase } from '@platform/db'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
 import { closeServer, createLogger, createMetrics, resolveSecret, type Logger } from '@platform/platform'
-import { createJwksClient, type Jwks } from '@platform/tokens'
+import { openAuthJwks } from '@platform/tokens'
 import { createAuditApp } from './app.ts'
 import { loadAuditConfig, type AuditConfig } from './config.ts'
 import { digestKeyFromPem, generateDigestKeyPem } from './domain/digest.ts'
@@ -79,9 +79,7 @@ export async function startAudit(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: 
     const { bus, owned } = openBus({ shared: opts.bus, url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: `audit:${hostname()}:${process.pid}`, log, metrics })
     if (owned) cleanup.push(() => bus.close())
 
-    const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
-    const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
-    await jwks.refresh().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'auth JWKS not reachable yet; will retry on first token'))
+    const jwks = await openAuthJwks({ authUrl: config.AUTH_URL, log })
 
     const outboxRelay = createOutboxRelay({ db, bus, log, metrics })
     outboxRelay.start()
@@ -151,10 +149,4 @@ export async function startAudit(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: 
     await unwind()
     throw error
   }
-}
-
-async function fetchJwks(url: string): Promise<Jwks> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
-  return (await response.json()) as Jwks
 }

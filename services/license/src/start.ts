@@ -5,7 +5,7 @@ import { createOutboxRelay } from '@platform/bus/outbox'
 import { databaseUrlFor, openDatabase } from '@platform/db'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
 import { closeServer, createCounter, createLogger, createMetrics, resolveSecret, type Logger } from '@platform/platform'
-import { createJwksClient, type Jwks } from '@platform/tokens'
+import { openAuthJwks } from '@platform/tokens'
 import { requireBearer } from '@platform/tokens/express'
 import { createLicenseApp } from './app.ts'
 import { createAuthEmailDirectory } from './clients/auth-users.ts'
@@ -65,9 +65,7 @@ export async function startLicense(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?
     relay.start()
     cleanups.unshift(() => relay.stop())
 
-    const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
-    const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
-    await jwks.refresh().catch((error: unknown) => log.warn({ err: error }, 'auth JWKS not reachable yet; will retry on first token'))
+    const jwks = await openAuthJwks({ authUrl: config.AUTH_URL, log })
 
     const revokedLicenses = createRevokedLicenses({ db: database.db, kv, log })
     await revokedLicenses.seed().catch((error: unknown) => log.warn({ err: error }, 'revoked licenses not loaded into the store; validation reads PostgreSQL'))
@@ -126,10 +124,4 @@ export async function startLicense(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?
     if (ownKv) await kv.close().catch(() => undefined)
     throw error
   }
-}
-
-async function fetchJwks(url: string): Promise<Jwks> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
-  return (await response.json()) as Jwks
 }

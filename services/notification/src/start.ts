@@ -5,7 +5,7 @@ import { openBus, type Bus } from '@platform/bus'
 import { databaseUrlFor, openDatabase, type Database } from '@platform/db'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
 import { closeServer, createLogger, createMetrics, resolveSecret, unsealSecret, type Logger } from '@platform/platform'
-import { createJwksClient, type Jwks } from '@platform/tokens'
+import { openAuthJwks } from '@platform/tokens'
 import { createNotificationApp } from './app.ts'
 import { loadNotificationConfig, type NotificationConfig } from './config.ts'
 import { composeMail, domainOfAddress } from './domain/compose-mail.ts'
@@ -98,9 +98,7 @@ export async function startNotification(opts: {
     })
     stack.push(() => subscription.close())
 
-    const jwksUrl = `${config.AUTH_URL}/.well-known/jwks.json`
-    const jwks = createJwksClient({ fetchJwks: () => fetchJwks(jwksUrl) })
-    await jwks.refresh().catch((error: unknown) => log.warn({ err: error }, 'auth JWKS not reachable yet; will retry on first token'))
+    const jwks = await openAuthJwks({ authUrl: config.AUTH_URL, log })
     const app = createNotificationApp(
       { db: database.db, log, verifier: { resolveKey: (kid) => jwks.resolveKey(kid), revocations: kv, issuer: config.PUBLIC_URL, audience: config.TOKEN_AUDIENCE } },
       {
@@ -129,8 +127,3 @@ export async function startNotification(opts: {
   }
 }
 
-async function fetchJwks(url: string): Promise<Jwks> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
-  return (await response.json()) as Jwks
-}

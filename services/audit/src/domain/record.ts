@@ -41,6 +41,24 @@ export function hashRecord(record: UnhashedRecord | AuditRecord): string {
   return createHash('sha256').update(canonicalJson(rest)).digest('hex')
 }
 
+// The members of an unhashed record in canonical order (sorted as canonicalJson sorts keys), so
+// building a record does not sort the same fourteen keys again for every event: that sort was
+// a third of canonicalJson's time in a profile of the ingestion benchmark.
+const RECORD_KEYS = (
+  ['seq', 'id', 'occurred_at', 'recorded_at', 'source', 'action', 'actor_id', 'subject', 'outcome', 'ip_hash', 'user_agent', 'request_id', 'details', 'prev_hash'] as const satisfies readonly (keyof UnhashedRecord)[]
+).toSorted((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+
+/** `canonicalJson(record)` for a record built here, whose members are exactly {@link RECORD_KEYS}. */
+function canonicalRecordJson(record: UnhashedRecord): string {
+  let out = '{'
+  for (const key of RECORD_KEYS) {
+    const value = record[key]
+    if (value === undefined) continue
+    out += `${out.length > 1 ? ',' : ''}"${key}":${canonicalJson(value)}`
+  }
+  return `${out}}`
+}
+
 /** RFC 3339 UTC with milliseconds: what PostgreSQL's timestamptz gives back to JavaScript. */
 export function toTimestamp(value: string | Date): string {
   return (value instanceof Date ? value : new Date(value)).toISOString()
@@ -65,5 +83,5 @@ export function buildRecord(event: EventEnvelope, seq: number, recordedAt: Date,
     details: scrubDetails(event.data),
     prev_hash: prevHash,
   }
-  return { ...unhashed, hash: hashRecord(unhashed) }
+  return { ...unhashed, hash: createHash('sha256').update(canonicalRecordJson(unhashed)).digest('hex') }
 }

@@ -1,0 +1,1 @@
+export { startPayments, type RunningPayments } from './start.ts'
