@@ -82,6 +82,8 @@ for (const setup of setups) {
       release()
       await holding
       await h.waitForIds(events.map((e) => e.id))
+      // The rows are visible once committed; the consumer counts a batch a moment later.
+      await waitUntil(() => h.audit.consumer.stats().stored - before.stored >= 300, { timeoutMs: 5_000, what: 'the last batch counted' })
 
       const stats = h.audit.consumer.stats()
       assert.equal(stats.stored - before.stored, 300)
