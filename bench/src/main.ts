@@ -1,7 +1,7 @@
 // `npm run bench`: each figure next to a baseline measured in the same run on the same machine.
 // Servers run in child processes, each on its own event loop as in a deployment: the services
-// (auth, license, audit, notification, payments in one process), the gateway alone, the baseline
-// proxy alone and a trivial upstream. The load comes from this process.
+// (auth, license, audit, notification, payments in one process), a license replica alone, the
+// gateway alone, the baseline proxy alone and a trivial upstream. The load comes from this process.
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir, cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -55,7 +55,11 @@ const services = await startProcess(
   { ...sharedEnv, GATEWAY_PORT: '0', GATEWAY_HTTP_PORT: '0', GATEWAY_ADMIN_PORT: '0', AUTH_PORT: '0', LICENSE_PORT: '0', PAYMENTS_PORT: '0', AUDIT_PORT: '0', NOTIFICATION_PORT: '0' },
   /services auth (\S+) license (\S+) admin (\S+) (\S+)/,
 )
-const [, authUrl, licenseUrl, adminEmail, adminPassword] = services.match as unknown as string[]
+const [, authUrl, , adminEmail, adminPassword] = services.match as unknown as string[]
+// The license service the licensing figures go through runs alone in its process, as deployed:
+// a second replica beside the one in the services' process (same database, store and secrets).
+const license = await startProcess('services/license/src/main.ts', { ...sharedEnv, LOG_LEVEL: 'info', LICENSE_PORT: '0', AUTH_URL: authUrl }, /"port":(\d+)[^\n]*license ready/)
+const licenseUrl = `http://127.0.0.1:${license.match[1]}`
 // The gateway under test, alone in its process. `/notifications` leads to the trivial upstream:
 // that is the protected route of row 1; `/auth` and `/licenses` lead to the real services.
 const gateway = await startProcess(
@@ -190,6 +194,7 @@ try {
   await client.close()
 } finally {
   await Promise.all([gateway.stop(), baseline.stop(), upstream.stop()])
+  await license.stop()
   await services.stop()
 }
 

@@ -101,6 +101,7 @@ export async function startPayments(opts: {
       bearer: requireBearer({ resolveKey: (kid) => jwks.resolveKey(kid), revocations: kv, issuer: config.PUBLIC_URL, audience: config.TOKEN_AUDIENCE }),
       webhookSecret,
       webhooks,
+      publicUrl: config.PUBLIC_URL,
     })
 
     const server = app.listen(config.PAYMENTS_PORT, config.BIND_HOST)

@@ -32,7 +32,7 @@ type Pending = PaymentsEvent[]
  * turns what the claim read into the change, the events and the outcome.
  */
 type EventPlan =
-  | { kind: 'done'; handled: Handled }
+  | { kind: 'done'; handled: Handled; /** Logs what is odd about the event, once it is known not to be a redelivery. */ warn?: () => void }
   | { kind: 'claim'; claim: Omit<WebhookClaim, 'event'>; decide(locked: Subscription, customerUserId: string | undefined, events: Pending): Decided }
 type Decided = { handled: Handled; patch: SubscriptionPatch }
 
@@ -61,6 +61,7 @@ export async function processProviderEvent(deps: PaymentsDeps, event: ProviderEv
     if (plan.kind === 'done') {
       const handled = plan.handled
       if (!(await recordWebhookEvent(trx, { ...record, outcome: handled.outcome, subscriptionId: handled.subscriptionId ?? null }))) return { outcome: 'duplicate' as const }
+      plan.warn?.()
       await deps.events.writeAll(trx, [processedEvent(event, source, handled)])
       return handled
     }
@@ -100,7 +101,7 @@ function planOf(deps: PaymentsDeps, event: ProviderEvent, source: 'stripe' | 'sa
   }
 }
 
-const done = (handled: Handled): EventPlan => ({ kind: 'done', handled })
+const done = (handled: Handled, warn?: () => void): EventPlan => ({ kind: 'done', handled, ...(warn ? { warn } : {}) })
 
 function onCheckoutCompleted(deps: PaymentsDeps, event: ProviderEvent, source: 'stripe' | 'sandbox', now: Date): EventPlan {
   const parsed = checkoutSessionObject.safeParse(event.object)
@@ -111,8 +112,9 @@ function onCheckoutCompleted(deps: PaymentsDeps, event: ProviderEvent, source: '
   const plan = session.metadata?.plan ? deps.plans.byId(session.metadata.plan) : undefined
   const subscriptionId = session.subscription ?? undefined
   if (!user || !plan || !subscriptionId) {
-    deps.log.warn({ provider_event_id: event.id, has_user: Boolean(user), has_plan: Boolean(plan), has_subscription: Boolean(subscriptionId) }, 'checkout completed without a user, a known plan or a subscription; ignored')
-    return done({ outcome: 'unattributed', subscriptionId })
+    return done({ outcome: 'unattributed', subscriptionId }, () =>
+      deps.log.warn({ provider_event_id: event.id, has_user: Boolean(user), has_plan: Boolean(plan), has_subscription: Boolean(subscriptionId) }, 'checkout completed without a user, a known plan or a subscription; ignored'),
+    )
   }
   const customerId = session.customer ?? null
   return {
@@ -282,6 +284,7 @@ function announce(deps: PaymentsDeps, before: Subscription, patch: SubscriptionP
 }
 
 function malformed(deps: PaymentsDeps, event: ProviderEvent): EventPlan {
-  deps.log.warn({ provider_event_id: event.id, provider_event_type: event.type }, 'a signed provider event does not carry the object its type promises; recorded and ignored')
-  return done({ outcome: 'malformed' })
+  return done({ outcome: 'malformed' }, () =>
+    deps.log.warn({ provider_event_id: event.id, provider_event_type: event.type }, 'a signed provider event does not carry the object its type promises; recorded and ignored'),
+  )
 }

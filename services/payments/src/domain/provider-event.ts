@@ -13,16 +13,20 @@ export type ProviderEvent = {
   object: Record<string, unknown>
 }
 
-const eventSchema = z.looseObject({
-  id: z.string().min(1).max(255),
-  type: z.string().min(1).max(255),
-  created: z.number().int().nonnegative().max(1e11),
-  data: z.looseObject({ object: z.record(z.string(), z.unknown()) }),
+/**
+ * A Stripe event as the webhook body carries it (only what the platform reads; Stripe sends more).
+ * Applied after the signature check; the OpenAPI document describes the webhook body with it.
+ */
+export const providerEventPayload = z.looseObject({
+  id: z.string().min(1).max(255).meta({ description: 'The event id (`evt_…`): a redelivery carries the same one' }),
+  type: z.string().min(1).max(255).meta({ description: 'E.g. `checkout.session.completed`, `customer.subscription.updated`, `invoice.paid`' }),
+  created: z.number().int().nonnegative().max(1e11).meta({ description: "Unix seconds, the provider's clock: orders events about one subscription" }),
+  data: z.looseObject({ object: z.record(z.string(), z.unknown()).meta({ description: 'The checkout session, subscription or invoice the event is about' }) }),
 })
 
 /** The event in a verified payload, or undefined when it is not a Stripe event. */
 export function parseProviderEvent(payload: unknown): ProviderEvent | undefined {
-  const parsed = eventSchema.safeParse(payload)
+  const parsed = providerEventPayload.safeParse(payload)
   if (!parsed.success) return undefined
   return { id: parsed.data.id, type: parsed.data.type, created: parsed.data.created, object: parsed.data.data.object }
 }

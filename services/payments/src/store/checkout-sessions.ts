@@ -38,19 +38,3 @@ export async function findCheckoutSession(db: Db, id: string): Promise<CheckoutS
   const row = await db.selectFrom('checkout_sessions').selectAll().where('id', '=', id).executeTakeFirst()
   return row && rowToSession(row)
 }
-
-/**
- * Marks a session completed, recording it first if this service never saw it start (a session
- * made in the Stripe dashboard, or a completion that overtook the row of its creation).
- */
-export async function completeCheckoutSession(
-  db: Db,
-  session: { id: string; userId: string; plan: string; provider: 'stripe' | 'sandbox'; url: string },
-  now: Date,
-): Promise<void> {
-  await db
-    .insertInto('checkout_sessions')
-    .values({ id: session.id, user_id: session.userId, plan: session.plan, provider: session.provider, status: 'completed', url: session.url, created_at: now, completed_at: now })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ status: 'completed', completed_at: now }))
-    .execute()
-}

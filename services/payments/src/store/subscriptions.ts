@@ -25,17 +25,19 @@ export function subscriptionRowToSubscription(row: SubscriptionRow): Subscriptio
 }
 
 /**
- * The subscription `id`, locked (`FOR UPDATE`) for the rest of the transaction, created empty
- * (`none`, no state) when this is the first event about it. Every event about one subscription
- * therefore runs after the other, whatever order and concurrency they arrive in.
+ * The subscription `id`, locked for the rest of the transaction, created empty (`none`, no state)
+ * when this is the first event about it: one upsert whose conflict branch rewrites a column with
+ * its own value, which takes the row lock on a new and an existing row alike (the webhook claim
+ * in `webhook-events.ts` locks the same way). Every event about one subscription therefore runs
+ * after the other, whatever order and concurrency they arrive in.
  */
 export async function lockOrCreateSubscription(db: Db, id: string, now: Date): Promise<Subscription> {
-  await db
+  const row = await db
     .insertInto('subscriptions')
     .values({ id, status: 'none', announced_status: 'none', state_at: 0, version: 0, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute()
-  const row = await db.selectFrom('subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow()
+    .onConflict((oc) => oc.column('id').doUpdateSet({ version: sql<number>`subscriptions.version` }))
+    .returningAll()
+    .executeTakeFirstOrThrow()
   return subscriptionRowToSubscription(row)
 }
 

@@ -47,8 +47,8 @@ export type WebhookClaim = {
  * row lock whether the row is new or not, and a second event about the subscription waits on it
  * until this transaction ends, then reads the row as that one left it (READ COMMITTED re-checks
  * the newest version). Redeliveries at once queue on the event's primary key, as in
- * {@link recordWebhookEvent}. The customer is read in the statement's snapshot, as the separate
- * read before the lock used to be; the subscription's own user, read under the lock, comes first.
+ * {@link recordWebhookEvent}. The customer is read in the statement's snapshot, taken before any
+ * wait for the lock; the subscription's own user, read under the lock, takes precedence anyway.
  */
 export async function claimWebhookEvent(db: Db, claim: WebhookClaim, now: Date): Promise<{ subscription: Subscription; customerUserId: string | undefined } | undefined> {
   const { event, checkout } = claim
@@ -112,10 +112,6 @@ export async function finishWebhookEvent(
       ? withOutbox.updateTable('webhook_events')
       : withOutbox.with('changed', (qc) => qc.updateTable('subscriptions').set({ ...patch, updated_at: now }).where('id', '=', subscriptionId).returning('id')).updateTable('webhook_events')
   await query.set({ outcome: done.outcome, subscription_id: subscriptionId }).where('id', '=', done.eventId).execute()
-}
-
-export async function setWebhookOutcome(db: Db, id: string, outcome: string, subscriptionId: string | null): Promise<void> {
-  await db.updateTable('webhook_events').set({ outcome, subscription_id: subscriptionId }).where('id', '=', id).execute()
 }
 
 export async function findWebhookEvent(db: Db, id: string) {

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, it } from 'node:test'
+import { problems, problemType } from '@platform/contracts'
+import { api, problemsOf, type RouteSpec } from '../src/http/api.ts'
+import { buildOpenApi } from '../src/http/openapi.ts'
+import { OPENAPI_FILE, renderOpenApi } from '../src/write-openapi.ts'
+
+const SRC = fileURLToPath(new URL('../src/', import.meta.url))
+
+/** Codes the shared kit answers with on the service's behalf (http-app.ts, require-bearer.ts). */
+const KIT_CODES = ['validation_failed', 'malformed_json', 'payload_too_large', 'unsupported_media_type', 'not_found', 'internal_error', 'unauthorized', 'invalid_token', 'token_expired', 'dependency_unavailable']
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)])))
+  return nested.flat().filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+}
+
+/** Every catalogue code written in the service's source where an answer is made from it. */
+async function codesInSource(): Promise<Set<string>> {
+  const found = new Set<string>()
+  const patterns = [/AppError\(\s*'([a-z_]+)'/g, /code: '([a-z_]+)'/g]
+  for (const file of await sourceFiles(SRC)) {
+    const text = await readFile(file, 'utf8')
+    for (const pattern of patterns) for (const match of text.matchAll(pattern)) if (match[1]! in problems) found.add(match[1]!)
+  }
+  return found
+}
+
+describe('the payments OpenAPI document and the error catalogue', () => {
+  const doc = buildOpenApi({ serverUrl: 'https://localhost:8443' }) as {
+    paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: { required?: string[] } }> }; responses: Record<string, { content?: Record<string, { schema: { allOf?: { properties?: { code?: { enum: string[] } } }[] } }> }> }>>
+    'x-problems': Record<string, { status: number; title: string; type: string }>
+  }
+  const documented = new Set(Object.keys(doc['x-problems']))
+
+  it('documents every error code the service can emit, and each is in the contracts catalogue', async () => {
+    const emitted = new Set([...(await codesInSource()), ...KIT_CODES])
+    for (const code of ['invalid_signature', 'subscription_exists', 'checkout_session_not_found', 'not_found', 'dependency_unavailable']) {
+      assert.ok(emitted.has(code), `the scan sees ${code}`)
+    }
+    for (const code of emitted) {
+      assert.ok(code in problems, `${code} is in packages/contracts problems`)
+      assert.ok(documented.has(code), `${code} is documented in x-problems`)
+    }
+  })
+
+  it('documents only codes of the catalogue, each under its own status with its title and type', () => {
+    for (const [code, entry] of Object.entries(doc['x-problems'])) {
+      const known = problems[code as keyof typeof problems]
+      assert.ok(known, `${code} exists in packages/contracts`)
+      assert.deepEqual(entry, { status: known.status, title: known.title, type: problemType(code as keyof typeof problems) })
+    }
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          for (const code of response.content?.['application/problem+json']?.schema.allOf?.[1]?.properties?.code?.enum ?? []) {
+            assert.equal(doc['x-problems'][code]?.status, Number(status), `${method} ${path}: ${code} under ${status}`)
+          }
+        }
+      }
+    }
+  })
+
+  it('lists every route of the route table with its method, and each route documents at least its own codes', () => {
+    for (const [id, spec] of Object.entries(api) as [string, RouteSpec][]) {
+      const op = doc.paths[spec.path]?.[spec.method]
+      assert.ok(op, `${spec.method} ${spec.path}`)
+      assert.equal(op.operationId, id)
+      assert.ok(String(spec.success.status) in op.responses)
+      for (const code of problemsOf(spec)) assert.ok(String(problems[code].status) in op.responses, `${id}: ${code}`)
+    }
+  })
+
+  it('documents the webhook as the Stripe event JSON with a required Stripe-Signature header, and none of the JSON body errors', () => {
+    const op = doc.paths['/payments/webhooks/stripe']!.post!
+    assert.deepEqual(op.parameters.find((p) => p.name === 'Stripe-Signature')?.in, 'header')
+    assert.equal(op.parameters.find((p) => p.name === 'Stripe-Signature')?.required, true)
+    assert.deepEqual(op.requestBody?.content['application/json']?.schema.required, ['id', 'type', 'created', 'data'])
+    const codes = Object.values(op.responses).flatMap((r) => r.content?.['application/problem+json']?.schema.allOf?.[1]?.properties?.code?.enum ?? [])
+    assert.ok(codes.includes('invalid_signature'))
+    for (const code of ['validation_failed', 'malformed_json', 'unsupported_media_type', 'unauthorized']) assert.ok(!codes.includes(code), code)
+  })
+
+  it('is committed as docs/openapi/payments.json, up to date (`npm run openapi -w @platform/payments` rewrites it)', async () => {
+    assert.equal(await readFile(OPENAPI_FILE, 'utf8'), renderOpenApi())
+  })
+})
