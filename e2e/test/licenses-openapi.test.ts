@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { JsonResponse, TestClient } from '@platform/testkit'
+import { assertDocumented, operationsOf, type Operation } from '../src/openapi-fixtures.ts'
 import { RELAXED_RATE_LIMITS } from '../src/http-fixtures.ts'
 import { issueLicense, newFingerprint, userWithRoles, type TestUser } from '../src/license-fixtures.ts'
 import { startStack, type Stack } from '../src/stack.ts'
@@ -11,44 +12,6 @@ import { startStack, type Stack } from '../src/stack.ts'
 // must be a documented status with a documented code (as e2e/test/openapi.test.ts does for auth).
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the document is arbitrary JSON */
-type Operation = { operationId: string; method: string; path: string; responses: Record<string, any>; requestBody?: any; parameters: any[] }
-
-function operationsOf(doc: any): Operation[] {
-  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })),
-  )
-}
-
-/** Checks the answer against the document: a documented status, a documented code, the documented shape. */
-function assertDocumented(op: Operation, res: JsonResponse, what: string): void {
-  const label = `${op.method} ${op.path} (${what})`
-  const documented = op.responses[String(res.status)]
-  assert.ok(documented, `${label}: status ${res.status} is not documented (${Object.keys(op.responses).join(', ')}): ${res.text}`)
-  if (res.status >= 400) {
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, label)
-    const codes: string[] = documented.content['application/problem+json'].schema.allOf[1].properties.code.enum
-    assert.ok(codes.includes(res.body.code), `${label}: code ${res.body.code} is not documented for ${res.status} (${codes.join(', ')})`)
-    return
-  }
-  const schema = documented.content?.['application/json']?.schema
-  if (!schema) {
-    assert.equal(res.text, '', `${label}: no body documented`)
-    return
-  }
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, label)
-  assertShape(schema, res.body, label)
-  // List items are held to the item schema too.
-  const itemSchema = schema.properties?.items?.items
-  if (itemSchema && Array.isArray(res.body.items)) for (const item of res.body.items) assertShape(itemSchema, item, `${label}: item`)
-}
-
-/** Every required field present; no undocumented one where the schema is closed. */
-function assertShape(schema: any, body: Record<string, unknown>, label: string): void {
-  for (const key of schema.required ?? []) assert.ok(key in body, `${label}: documented field ${key} missing`)
-  if (schema.additionalProperties === false) {
-    for (const key of Object.keys(body)) assert.ok(key in schema.properties, `${label}: undocumented field ${key}`)
-  }
-}
 
 describe('GET /licenses/openapi.json', () => {
   let stack: Stack

@@ -18,6 +18,25 @@ export const problemSchema = z.object({
 })
 
 /**
+ * The codes a route answers with because of its kind, whatever it does itself: a validated
+ * input can fail validation; any write's body can be too large and, unless it is read as raw
+ * bytes (a signed webhook), malformed or of the wrong type; a bearer route refuses missing,
+ * bad and expired tokens. Through the gateway (every route but an `internal` one) any request
+ * may be rate-limited, refused for a bad token (401) whatever the route, or answered 503 when
+ * revocation or a sensitive rate limit cannot be checked (CONTRACT §3).
+ */
+export function kitProblems(route: { method: string; validated: boolean; rawBody?: boolean; bearer: boolean; internal?: boolean }): ErrorCode[] {
+  const codes: ErrorCode[] = []
+  if (route.validated) codes.push('validation_failed')
+  if (route.method !== 'get') codes.push(...(route.rawBody ? [] : (['malformed_json', 'unsupported_media_type'] as const)), 'payload_too_large')
+  if (route.bearer) codes.push('unauthorized')
+  if (!route.internal || route.bearer) codes.push('invalid_token', 'token_expired', 'dependency_unavailable')
+  if (!route.internal) codes.push('rate_limited')
+  codes.push('internal_error')
+  return codes
+}
+
+/**
  * One operation of a service's API, described with the very zod schemas its handler validates
  * with. The service decides who may call it (`security`, `extensions`) and which error codes it
  * answers with: `problems` is the complete list, `sharedProblems` those every operation of its

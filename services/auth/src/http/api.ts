@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { ErrorCode } from '@platform/contracts'
+import { kitProblems } from '@platform/platform/openapi'
 import type { Permission } from '../domain/policy.ts'
 import * as s from './schemas.ts'
 
@@ -254,23 +255,9 @@ export const api = {
 
 export type OperationId = keyof typeof api
 
-/**
- * Every code a route can answer with: its own, plus those of its kind. Any write's body can be
- * malformed, too large or of the wrong type; bearer routes answer for missing, bad and
- * unverifiable tokens; permission routes refuse other roles. Through the gateway any route may be
- * rate-limited, and a request carrying a bad token is refused there (401) whatever the route, or
- * answered 503 when revocation cannot be checked (CONTRACT §3).
- */
+/** Every code a route can answer with: its own, then those of its kind (`kitProblems`); permission routes refuse other roles. */
 export function problemsOf(spec: RouteSpec): ErrorCode[] {
-  const codes = new Set<ErrorCode>(spec.problems)
-  if (spec.body || spec.query) codes.add('validation_failed')
-  if (spec.method !== 'get') for (const code of ['malformed_json', 'unsupported_media_type', 'payload_too_large'] as const) codes.add(code)
-  if (spec.access.kind === 'bearer' || spec.access.kind === 'permission') codes.add('unauthorized')
-  if (spec.access.kind === 'permission') codes.add('forbidden')
-  if (!spec.internal || spec.access.kind === 'bearer' || spec.access.kind === 'permission') {
-    for (const code of ['invalid_token', 'token_expired', 'dependency_unavailable'] as const) codes.add(code)
-  }
-  if (!spec.internal) codes.add('rate_limited')
-  codes.add('internal_error')
-  return [...codes]
+  const bearer = spec.access.kind === 'bearer' || spec.access.kind === 'permission'
+  const kind = kitProblems({ method: spec.method, validated: Boolean(spec.body || spec.query), bearer, internal: spec.internal })
+  return [...new Set<ErrorCode>([...spec.problems, ...(spec.access.kind === 'permission' ? (['forbidden'] as const) : []), ...kind])]
 }

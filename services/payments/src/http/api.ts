@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { ErrorCode } from '@platform/contracts'
+import { kitProblems } from '@platform/platform/openapi'
 import { providerEventPayload } from '../domain/provider-event.ts'
 import * as s from './schemas.ts'
 
@@ -112,21 +113,8 @@ export const api = {
 
 export type OperationId = keyof typeof api
 
-/**
- * Every code a route can answer with: its own, plus those of its kind. Any write's body can be
- * too large, and a JSON one malformed, of the wrong type or invalid; bearer routes answer for
- * missing, bad and unverifiable tokens. Through the gateway any route may be rate-limited, and a
- * request carrying a bad token is refused there (401) whatever the route, or answered 503 when
- * revocation or a sensitive rate limit cannot be checked (CONTRACT §3).
- */
+/** Every code a route can answer with: its own, then those of its kind (`kitProblems`). */
 export function problemsOf(spec: RouteSpec): ErrorCode[] {
-  const codes = new Set<ErrorCode>(spec.problems)
-  if (spec.body && !spec.rawBody) codes.add('validation_failed')
-  if (spec.method !== 'get') {
-    codes.add('payload_too_large')
-    if (!spec.rawBody) for (const code of ['malformed_json', 'unsupported_media_type'] as const) codes.add(code)
-  }
-  if (spec.access.kind === 'bearer') codes.add('unauthorized')
-  for (const code of ['invalid_token', 'token_expired', 'dependency_unavailable', 'rate_limited', 'internal_error'] as const) codes.add(code)
-  return [...codes]
+  const kind = kitProblems({ method: spec.method, validated: Boolean(spec.body && !spec.rawBody), rawBody: spec.rawBody, bearer: spec.access.kind === 'bearer' })
+  return [...new Set<ErrorCode>([...spec.problems, ...kind])]
 }
