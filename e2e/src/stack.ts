@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { createAmqpBus } from '@platform/bus'
+import { createAmqpBus, openBus } from '@platform/bus'
 import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { createTestClient, infraUrl, type TestClient } from '@platform/testkit'
 import { startPlatform, type RunningPlatform } from '@platform/launcher/platform'
@@ -57,11 +57,20 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     ...overrides,
   }
   if (!redisUrl) delete env.REDIS_URL
+  // Opened here, so the stack knows which queues and exchanges to delete even if the platform
+  // fails to start after some services subscribed.
+  const { bus } = openBus({ url: env.AMQP_URL, prefix: env.AMQP_PREFIX, connectionName: 'platform' })
+  const deleteBrokerState = async () => {
+    const names = bus.namesInUse?.()
+    // Through the broker itself, not a test's proxy in front of it (gone by now).
+    if (amqpUrl && env.AMQP_URL && names) await deleteBrokerNames(amqpUrl, names)
+  }
   let platform: RunningPlatform
   try {
-    platform = await startPlatform(env)
+    platform = await startPlatform(env, { bus })
   } catch (error) {
-    // A stack that fails to start (a bad setting under test) leaves no database or data dir behind.
+    // A stack that fails to start (a bad setting under test) leaves no database, queue or data dir behind.
+    await deleteBrokerState()
     await dropDatabases()
     await rm(dataDir, { recursive: true, force: true })
     throw error
@@ -79,9 +88,8 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     },
     async stop() {
       await client.close()
-      const brokerNames = platform.bus.namesInUse?.()
       await platform.stop()
-      if (amqpUrl && brokerNames) await deleteBrokerNames(amqpUrl, brokerNames)
+      await deleteBrokerState()
       await dropDatabases()
       await rm(dataDir, { recursive: true, force: true })
     },

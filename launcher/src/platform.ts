@@ -27,9 +27,10 @@ export type RunningPlatform = {
  * Starts every service in this process. Without REDIS_URL one in-process store is shared by all
  * of them — that is what lets the gateway see auth's revocations with no Redis at all.
  */
-export async function startPlatform(env: NodeJS.ProcessEnv): Promise<RunningPlatform> {
+export async function startPlatform(env: NodeJS.ProcessEnv, opts: { bus?: Bus } = {}): Promise<RunningPlatform> {
   const kv = env.REDIS_URL ? undefined : createMemoryKv()
-  const { bus } = openBus({ url: env.AMQP_URL, prefix: env.AMQP_PREFIX, connectionName: 'platform' })
+  // A bus handed in is the platform's from then on: it is closed with it (or when it fails to start).
+  const bus = opts.bus ?? openBus({ url: env.AMQP_URL, prefix: env.AMQP_PREFIX, connectionName: 'platform' }).bus
   const auth = await startAuth({ env, kv, bus })
   let license: RunningLicense | undefined
   let payments: RunningPayments | undefined
