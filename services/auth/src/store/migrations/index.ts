@@ -5,6 +5,7 @@ import { outboxMigration } from '@platform/bus/outbox'
 import * as createEmailVerificationTokens from './0004-create-email-verification-tokens.ts'
 import * as createPasswordResetTokens from './0005-create-password-reset-tokens.ts'
 import * as rotateRefreshTokenFunction from './0006-rotate-refresh-token-function.ts'
+import * as roomForHotUpdates from './0007-room-for-hot-updates.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const authMigrations: Record<string, Migration> = {
   '0004-create-email-verification-tokens': createEmailVerificationTokens,
   '0005-create-password-reset-tokens': createPasswordResetTokens,
   '0006-rotate-refresh-token-function': rotateRefreshTokenFunction,
+  '0007-room-for-hot-updates': roomForHotUpdates,
 }
