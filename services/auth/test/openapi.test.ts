@@ -4,14 +4,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { problems, problemType } from '@platform/contracts'
+import { KIT_CODES } from '@platform/platform/openapi-testing'
 import { api, problemsOf, type RouteSpec } from '../src/http/api.ts'
 import { buildOpenApi } from '../src/http/openapi.ts'
 import { OPENAPI_FILE, renderOpenApi } from '../src/write-openapi.ts'
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
-
-/** Codes the shared kit answers with on the service's behalf (http-app.ts, require-bearer.ts). */
-const KIT_CODES = ['validation_failed', 'malformed_json', 'payload_too_large', 'unsupported_media_type', 'not_found', 'internal_error', 'unauthorized', 'invalid_token', 'token_expired', 'dependency_unavailable']
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true })

@@ -1,34 +1,17 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
-import { problems, problemType } from '@platform/contracts'
+import { problems } from '@platform/contracts'
+import { assertProblemsMatchCatalogue, catalogueCodesIn, KIT_CODES } from '@platform/platform/openapi-testing'
 import { api, problemsOf, type RouteSpec } from '../src/http/api.ts'
 import { buildOpenApi } from '../src/http/openapi.ts'
 import { OPENAPI_FILE, renderOpenApi } from '../src/write-openapi.ts'
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
 
-/** Codes the shared kit answers with on the service's behalf (http-app.ts, require-bearer.ts). */
-const KIT_CODES = ['validation_failed', 'malformed_json', 'payload_too_large', 'unsupported_media_type', 'not_found', 'internal_error', 'unauthorized', 'invalid_token', 'token_expired', 'dependency_unavailable']
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)])))
-  return nested.flat().filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
-}
-
-/** Every catalogue code written in the service's source where an answer is made from it. */
-async function codesInSource(): Promise<Set<string>> {
-  const found = new Set<string>()
-  const patterns = [/AppError\(\s*'([a-z_]+)'/g, /code: '([a-z_]+)'/g]
-  for (const file of await sourceFiles(SRC)) {
-    const text = await readFile(file, 'utf8')
-    for (const pattern of patterns) for (const match of text.matchAll(pattern)) if (match[1]! in problems) found.add(match[1]!)
-  }
-  return found
-}
+/** Where the service's source makes an answer from a catalogue code. */
+const CODE_PATTERNS = [/AppError\(\s*'([a-z_]+)'/g, /code: '([a-z_]+)'/g]
 
 describe('the payments OpenAPI document and the error catalogue', () => {
   const doc = buildOpenApi({ serverUrl: 'https://localhost:8443' }) as {
@@ -38,7 +21,7 @@ describe('the payments OpenAPI document and the error catalogue', () => {
   const documented = new Set(Object.keys(doc['x-problems']))
 
   it('documents every error code the service can emit, and each is in the contracts catalogue', async () => {
-    const emitted = new Set([...(await codesInSource()), ...KIT_CODES])
+    const emitted = new Set([...(await catalogueCodesIn(SRC, CODE_PATTERNS)), ...KIT_CODES])
     for (const code of ['invalid_signature', 'subscription_exists', 'checkout_session_not_found', 'not_found', 'dependency_unavailable']) {
       assert.ok(emitted.has(code), `the scan sees ${code}`)
     }
@@ -49,20 +32,7 @@ describe('the payments OpenAPI document and the error catalogue', () => {
   })
 
   it('documents only codes of the catalogue, each under its own status with its title and type', () => {
-    for (const [code, entry] of Object.entries(doc['x-problems'])) {
-      const known = problems[code as keyof typeof problems]
-      assert.ok(known, `${code} exists in packages/contracts`)
-      assert.deepEqual(entry, { status: known.status, title: known.title, type: problemType(code as keyof typeof problems) })
-    }
-    for (const [path, methods] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(methods)) {
-        for (const [status, response] of Object.entries(op.responses)) {
-          for (const code of response.content?.['application/problem+json']?.schema.allOf?.[1]?.properties?.code?.enum ?? []) {
-            assert.equal(doc['x-problems'][code]?.status, Number(status), `${method} ${path}: ${code} under ${status}`)
-          }
-        }
-      }
-    }
+    assertProblemsMatchCatalogue(doc)
   })
 
   it('lists every route of the route table with its method, and each route documents at least its own codes', () => {
