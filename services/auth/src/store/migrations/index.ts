@@ -6,6 +6,7 @@ import * as createEmailVerificationTokens from './0004-create-email-verification
 import * as createPasswordResetTokens from './0005-create-password-reset-tokens.ts'
 import * as rotateRefreshTokenFunction from './0006-rotate-refresh-token-function.ts'
 import * as roomForHotUpdates from './0007-room-for-hot-updates.ts'
+import * as rotateWithOneSessionUpdate from './0008-rotate-with-one-session-update.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const authMigrations: Record<string, Migration> = {
   '0005-create-password-reset-tokens': createPasswordResetTokens,
   '0006-rotate-refresh-token-function': rotateRefreshTokenFunction,
   '0007-room-for-hot-updates': roomForHotUpdates,
+  '0008-rotate-with-one-session-update': rotateWithOneSessionUpdate,
 }
