@@ -109,10 +109,16 @@ export async function writeEvent<DB extends OutboxTables>(
   envelope: EventEnvelope,
 ): Promise<void> {
   parseEnvelope(envelope)
-  await outboxView(trx)
-    .insertInto('outbox')
-    .values({ id: envelope.id, envelope: JSON.stringify(envelope) })
-    .execute()
+  await outboxView(trx).insertInto('outbox').values(outboxRowOf(envelope)).execute()
+}
+
+/**
+ * The outbox row of an envelope made by `createEnvelope` (which validated it), for a statement
+ * that writes the row together with the change it reports: one round trip where
+ * {@link writeEvent} would add one. The relay publishes the row after that statement commits.
+ */
+export function outboxRowOf(envelope: EventEnvelope): { id: string; envelope: string } {
+  return { id: envelope.id, envelope: JSON.stringify(envelope) }
 }
 
 /** Options of {@link createOutboxRelay}. */
@@ -376,8 +382,5 @@ export async function writeEvents<DB extends OutboxTables>(
 ): Promise<void> {
   if (envelopes.length === 0) return
   for (const envelope of envelopes) parseEnvelope(envelope)
-  await outboxView(trx)
-    .insertInto('outbox')
-    .values(envelopes.map((envelope) => ({ id: envelope.id, envelope: JSON.stringify(envelope) })))
-    .execute()
+  await outboxView(trx).insertInto('outbox').values(envelopes.map(outboxRowOf)).execute()
 }

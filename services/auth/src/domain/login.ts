@@ -1,9 +1,10 @@
+import { outboxRowOf } from '@platform/bus/outbox'
 import { AppError, uuidv7 } from '@platform/platform'
 import { inEventTransaction } from '../events/publish.ts'
-import { insertRefreshToken, insertSession } from '../store/sessions.ts'
+import { openSessionRecord } from '../store/sessions.ts'
 import { findUserByEmail, updatePasswordHash, type User } from '../store/users.ts'
 import { nowOf, type AuthDeps, type LoginOutcome } from './deps.ts'
-import { signAccessFor, type TokenPair } from './issue-tokens.ts'
+import { signAccessAfter, type TokenPair } from './issue-tokens.ts'
 import { guardLogin } from './lockout.ts'
 import { burnPasswordCheck, checkPassword, hashPassword, type PasswordCheck } from './passwords.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-token.ts'
@@ -91,7 +92,11 @@ export async function verifyPassword(deps: Pick<AuthDeps, 'counters'>, user: Use
   return check
 }
 
-/** Creates a session with its first refresh token and an access token for it. */
+/**
+ * Creates a session with its first refresh token and an access token for it: one statement
+ * writes the session, the token and the `auth.login.succeeded` outbox row, and reads the
+ * not-before instant the access token must be issued after.
+ */
 export async function openSession(
   deps: AuthDeps,
   user: User,
@@ -100,12 +105,14 @@ export async function openSession(
   const now = nowOf(deps)
   const sessionId = uuidv7()
   const refreshToken = newRefreshToken()
-  const expiresAt = new Date(now.getTime() + deps.tokens.refreshTokenTtlSeconds * 1000)
-  await inEventTransaction(deps, async (trx, emit) => {
-    await insertSession(trx, { id: sessionId, userId: user.id, expiresAt, userAgent: input.userAgent, ipHint: input.ipHint, now })
-    await insertRefreshToken(trx, { id: uuidv7(), sessionId, tokenHash: hashRefreshToken(refreshToken), parentId: null, expiresAt, now })
-    await emit({ type: 'auth.login.succeeded', subject: { type: 'user', id: user.id }, outcome: 'success', actorId: user.id, data: { session_id: sessionId } })
+  const event = deps.events.envelope({ type: 'auth.login.succeeded', subject: { type: 'user', id: user.id }, outcome: 'success', actorId: user.id, data: { session_id: sessionId } })
+  const { notBefore } = await openSessionRecord(deps.db, {
+    session: { id: sessionId, userId: user.id, expiresAt: new Date(now.getTime() + deps.tokens.refreshTokenTtlSeconds * 1000), userAgent: input.userAgent, ipHint: input.ipHint },
+    token: { id: uuidv7(), tokenHash: hashRefreshToken(refreshToken) },
+    outboxRow: outboxRowOf(event),
+    now,
   })
-  const access = await signAccessFor(deps, user, sessionId)
+  deps.events.notify()
+  const access = signAccessAfter(deps, user, sessionId, notBefore)
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, sessionId }
 }

@@ -5,22 +5,44 @@ import type { User } from './users.ts'
 
 type Db = Executor<AuthDatabase>
 
-export async function insertSession(
+/**
+ * Opens a session in one statement (one round trip, committed on its own): the session row, its
+ * first refresh token and the outbox row of the event that reports it; and reads the
+ * user's not-before instant (seconds, 0 if none) from the revocation records, as the rotation
+ * does, for the access token's `iat`.
+ */
+export async function openSessionRecord(
   db: Db,
-  session: { id: string; userId: string; expiresAt: Date; userAgent: string | null; ipHint: string | null; now: Date },
-): Promise<void> {
-  await db
-    .insertInto('sessions')
-    .values({
-      id: session.id,
-      user_id: session.userId,
-      created_at: session.now,
-      last_used_at: session.now,
-      expires_at: session.expiresAt,
-      user_agent: session.userAgent,
-      ip_hint: session.ipHint,
-    })
-    .execute()
+  input: {
+    session: { id: string; userId: string; expiresAt: Date; userAgent: string | null; ipHint: string | null }
+    token: { id: string; tokenHash: string }
+    outboxRow: { id: string; envelope: string }
+    now: Date
+  },
+): Promise<{ notBefore: number }> {
+  const { session, token, now } = input
+  const row = await db
+    .with('session', (qc) =>
+      qc.insertInto('sessions').values({
+        id: session.id,
+        user_id: session.userId,
+        created_at: now,
+        last_used_at: now,
+        expires_at: session.expiresAt,
+        user_agent: session.userAgent,
+        ip_hint: session.ipHint,
+      }),
+    )
+    .with('token', (qc) =>
+      qc.insertInto('refresh_tokens').values({ id: token.id, session_id: session.id, token_hash: token.tokenHash, parent_id: null, created_at: now, expires_at: session.expiresAt }),
+    )
+    .with('written', (qc) => qc.insertInto('outbox').values(input.outboxRow))
+    .selectNoFrom(
+      sql<string | null>`(select max(r.data::bigint) from revocations r
+        where r.expires_at > ${now} and ((r.kind = 'user_nbf' and r.value = ${session.userId}) or (r.kind = 'global_nbf' and r.value = 'global')))`.as('not_before'),
+    )
+    .executeTakeFirstOrThrow()
+  return { notBefore: Number(row.not_before ?? 0) }
 }
 
 /** Locks the session row: every refresh of one family runs one after the other. */
@@ -90,23 +112,6 @@ export async function lockActiveSessionOf(db: Db, userId: string, sessionId: str
     .where('expires_at', '>', now)
     .forUpdate()
     .executeTakeFirst()
-}
-
-export async function insertRefreshToken(
-  db: Db,
-  token: { id: string; sessionId: string; tokenHash: string; parentId: string | null; expiresAt: Date; now: Date },
-): Promise<void> {
-  await db
-    .insertInto('refresh_tokens')
-    .values({
-      id: token.id,
-      session_id: token.sessionId,
-      token_hash: token.tokenHash,
-      parent_id: token.parentId,
-      created_at: token.now,
-      expires_at: token.expiresAt,
-    })
-    .execute()
 }
 
 export async function findRefreshTokenByHash(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {

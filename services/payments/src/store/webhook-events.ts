@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { EventEnvelope } from '@platform/bus'
+import { outboxRowOf } from '@platform/bus/outbox'
 import type { Executor } from '@platform/db'
 import type { Subscription } from '../domain/subscription.ts'
 import type { PaymentsDatabase, SubscriptionRow } from './schema.ts'
@@ -104,7 +105,7 @@ export async function finishWebhookEvent(
   now: Date,
 ): Promise<void> {
   const { patch, subscriptionId } = done
-  const rows = done.envelopes.map((envelope) => ({ id: envelope.id, envelope: JSON.stringify(envelope) }))
+  const rows = done.envelopes.map(outboxRowOf)
   if (rows.length === 0) throw new Error('a processed webhook writes at least its payments.webhook.processed event')
   const withOutbox = db.with('written', (qc) => qc.insertInto('outbox').values(rows).returning('id'))
   const query =
