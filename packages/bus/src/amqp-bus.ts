@@ -16,6 +16,7 @@ import {
   type Subscription,
 } from './bus.ts'
 import { decodeEnvelope, InvalidEnvelopeError, parseEnvelope } from './envelope.ts'
+import { batchWritesPerTurn } from './write-batching.ts'
 
 const TIMEOUT_MS_DEFAULT = 5_000
 const HEARTBEAT_S_DEFAULT = 10
@@ -190,6 +191,7 @@ export function createAmqpBus(opts: AmqpBusOptions): InspectableBus {
     conn.on('close', (err?: Error) => onConnectionClosed(conn, err))
     conn.on('blocked', (reason: string) => log?.warn({ reason }, 'amqp connection blocked'))
     conn.on('unblocked', () => log?.info({}, 'amqp connection unblocked'))
+    if (!batchWritesPerTurn(conn)) log?.warn({}, 'amqp socket not found; frames are written one by one')
     if (closed) {
       await conn.close().catch(() => {})
       return
