@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Kv } from '@platform/kv'
 import type { Policy } from './policies.ts'
 
@@ -7,7 +7,7 @@ export type RateDecision = { policy: Policy; allowed: boolean; remaining: number
 
 /** The store key of one policy's counter for one client; hashed, so raw IPs and e-mails never sit in Redis. */
 export function counterKey(policy: Policy, key: string): string {
-  return `rl:${policy.name}:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`
+  return `rl:${policy.name}:${hash('sha256', key, 'base64url').slice(0, 32)}`
 }
 
 /** Turns a counter reading into a decision for `policy`. */

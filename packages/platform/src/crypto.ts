@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** Constant-time string equality; different lengths compare unequal without leaking where. */
 export function safeEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest()
-  const right = createHash('sha256').update(b).digest()
+  const left = hash('sha256', a, 'buffer')
+  const right = hash('sha256', b, 'buffer')
   return timingSafeEqual(left, right) && a.length === b.length
 }
 
@@ -14,7 +14,12 @@ export function hmacHex(key: string | Buffer, value: string): string {
 
 /** SHA-256 in base64url: how refresh tokens and other bearer secrets are stored. */
 export function sha256Base64url(value: string): string {
-  return createHash('sha256').update(value).digest('base64url')
+  return hash('sha256', value, 'base64url')
+}
+
+/** SHA-256 in hex (of the UTF-8 bytes of `value`). */
+export function sha256Hex(value: string): string {
+  return hash('sha256', value, 'hex')
 }
 
 /**
@@ -39,5 +44,5 @@ export function unsealSecret(key: string, sealed: string): string {
 }
 
 function deriveSealKey(key: string): Buffer {
-  return createHash('sha256').update(`platform-seal:${key}`).digest()
+  return hash('sha256', `platform-seal:${key}`, 'buffer')
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { AccessTokenClaims } from './access-token.ts'
 
 export type CachedVerifierOptions = {
@@ -23,7 +23,7 @@ export function cachedVerifier(opts: CachedVerifierOptions): (token: string) => 
   const now = opts.now ?? Date.now
   const cache = new Map<string, AccessTokenClaims>()
   return async (token) => {
-    const key = createHash('sha256').update(`${opts.issuer}\u0000${opts.audience}\u0000${token}`).digest('base64url')
+    const key = hash('sha256', `${opts.issuer}\u0000${opts.audience}\u0000${token}`, 'base64url')
     const hit = cache.get(key)
     if (hit && hit.exp + tolerance > now() / 1000) return hit
     if (hit) cache.delete(key)

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { EventEnvelope } from '@platform/bus'
+import { sha256Hex } from '@platform/platform'
 import { canonicalJson } from './canonical-json.ts'
 import { scrubDetails, storableText } from './scrub.ts'
 
@@ -38,7 +38,7 @@ export type UnhashedRecord = Omit<AuditRecord, 'hash'>
 /** SHA-256 hex of the canonical JSON of a record without its `hash` (any `hash` given is ignored). */
 export function hashRecord(record: UnhashedRecord | AuditRecord): string {
   const { hash: _ignored, ...rest } = record as AuditRecord
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex')
+  return sha256Hex(canonicalJson(rest))
 }
 
 // The members of an unhashed record in canonical order (sorted as canonicalJson sorts keys), so
@@ -83,5 +83,5 @@ export function buildRecord(event: EventEnvelope, seq: number, recordedAt: Date,
     details: scrubDetails(event.data),
     prev_hash: prevHash,
   }
-  return { ...unhashed, hash: createHash('sha256').update(canonicalRecordJson(unhashed)).digest('hex') }
+  return { ...unhashed, hash: sha256Hex(canonicalRecordJson(unhashed)) }
 }

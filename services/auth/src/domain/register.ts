@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { AppError, uuidv7 } from '@platform/platform'
+import { randomBytes } from 'node:crypto'
+import { AppError, sha256Base64url, uuidv7 } from '@platform/platform'
 import type { Role } from '@platform/contracts'
 import { inEventTransaction } from '../events/publish.ts'
 import { insertUser } from '../store/users.ts'
@@ -22,7 +22,7 @@ export type RegisterInput = {
 
 /** SHA-256 (base64url) of a link token: the only form in which it is stored. */
 export function hashLinkToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url')
+  return sha256Base64url(token)
 }
 
 /**
