@@ -39,13 +39,15 @@ async function load(opts: autocannon.Options & { ca: Buffer }) {
 const dataDir = await mkdtemp(join(tmpdir(), 'platform-bench-'))
 // Every database the run creates gets a unique name, and all of them are dropped at the end.
 const benchDatabases = databaseUrl ? Object.fromEntries(['auth', 'license', 'payments', 'audit', 'notification'].map((s) => [`${s.toUpperCase()}_DATABASE_URL`, uniqueDatabaseUrl(databaseUrl, `${s}_bench`)])) : {}
-// What every process of the run shares: data dir (one dev CA), store, database, no limits in the way.
+// What every process of the run shares: data dir (one dev CA), store, database, broker, no limits in the way.
 const sharedEnv: NodeJS.ProcessEnv = {
   DATA_DIR: dataDir,
   LOG_LEVEL: 'warn',
   RATE_LIMITS: JSON.stringify(Object.fromEntries(Object.keys(DEFAULT_POLICIES).map((name) => [name, { limit: 10_000_000, window_s: 60 }]))),
   LICENSE_ABUSE: JSON.stringify({ fingerprints: 1_000_000, window_s: 60 }),
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-${randomBytes(4).toString('hex')}:` } : { REDIS_URL: '' }),
+  // The run's own queues and exchanges on a shared broker (bench/src/platform.ts deletes them).
+  ...(process.env.AMQP_URL ? { AMQP_PREFIX: `bench-${randomBytes(4).toString('hex')}.` } : {}),
   ...(databaseUrl ? { DATABASE_URL: databaseUrl, ...benchDatabases } : { DATABASE_URL: '' }),
 }
 const upstream = await startProcess('bench/src/upstream.ts', {})

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { createAmqpBus, openBus } from '@platform/bus'
+import { deleteNamesInUse, openBus } from '@platform/bus'
 import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { createTestClient, infraUrl, type TestClient } from '@platform/testkit'
 import { startPlatform, type RunningPlatform } from '@platform/launcher/platform'
@@ -63,7 +63,7 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
   const deleteBrokerState = async () => {
     const names = bus.namesInUse?.()
     // Through the broker itself, not a test's proxy in front of it (gone by now).
-    if (amqpUrl && env.AMQP_URL && names) await deleteBrokerNames(amqpUrl, names)
+    if (amqpUrl && env.AMQP_URL && names) await deleteNamesInUse(amqpUrl, names)
   }
   let platform: RunningPlatform
   try {
@@ -95,17 +95,6 @@ export async function startStack(overrides: NodeJS.ProcessEnv = {}): Promise<Sta
     },
   }
   return stack
-}
-
-/** Deletes a stopped stack's prefixed queues (with their retry and dead-letter queues) and exchanges. */
-async function deleteBrokerNames(url: string, names: { queues: string[]; exchanges: string[] }): Promise<void> {
-  const broker = createAmqpBus({ url, connectionName: 'e2e-cleanup' })
-  try {
-    for (const queue of names.queues) await broker.deleteQueue(queue)
-    for (const exchange of names.exchanges) await broker.deleteExchange(exchange)
-  } finally {
-    await broker.close()
-  }
 }
 
 /**

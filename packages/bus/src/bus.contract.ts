@@ -26,7 +26,8 @@ type Harness = {
     queue: string,
     patterns: string[],
     handler?: EventHandler,
-    opts?: Omit<SubscribeOptions, 'exchange'>,
+    /** `exchange` defaults to the test's own. */
+    opts?: SubscribeOptions,
   ): Promise<{ received: Received[]; close(): Promise<void> }>
   publish(type: string, data?: Record<string, unknown>): Promise<EventEnvelope>
 }
@@ -84,8 +85,9 @@ export function describeBusContract(
             received.push({ envelope, attempt: meta.attempt })
             await handler?.(envelope, meta)
           },
-          { ...subscribeOpts, exchange },
+          { exchange, ...subscribeOpts },
         )
+        // Closed before the queues are deleted: a live consumer would declare them again.
         subscriptions.push(subscription)
         return { received, close: () => subscription.close() }
       },
@@ -214,8 +216,8 @@ export function describeBusContract(
         const other = h.queueName('raw-other')
         // Raw bodies are not envelopes: a `subscribe` consumer parks them, which is how the
         // contract reads them back unchanged.
-        await h.bus.subscribe(matching, ['auth.#'], async () => {}, { exchange: records }).then((s) => t.after(() => s.close()))
-        await h.bus.subscribe(other, ['license.#'], async () => {}, { exchange: records }).then((s) => t.after(() => s.close()))
+        await h.subscribe(matching, ['auth.#'], undefined, { exchange: records })
+        await h.subscribe(other, ['license.#'], undefined, { exchange: records })
         const body = JSON.stringify({ seq: 7, action: 'auth.login.failed', details: { é: '✓' } })
 
         await h.bus.publishRaw('auth.login.failed', body, { exchange: records })

@@ -26,5 +26,5 @@ export {
 } from './envelope.ts'
 export { createAmqpBus, type AmqpBusOptions } from './amqp-bus.ts'
 export { createMemoryBus, topicMatches, type MemoryBusOptions } from './memory-bus.ts'
-export { namespacedBus, openBus } from './open-bus.ts'
+export { deleteNamesInUse, namespacedBus, openBus } from './open-bus.ts'
 export { instrumentBus } from './bus-metrics.ts'

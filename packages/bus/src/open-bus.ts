@@ -52,3 +52,19 @@ export function openBus(opts: {
   const bus = opts.url ? createAmqpBus({ url: opts.url, log: opts.log, connectionName: opts.connectionName }) : createMemoryBus()
   return { bus: instrumented(namespacedBus(bus, opts.prefix ?? '')), owned: true }
 }
+
+/**
+ * Deletes from the broker at `url` what a stopped {@link namespacedBus} used (`namesInUse`):
+ * its queues with their retry and dead-letter queues, then its exchanges. For test stacks and
+ * benchmarks, whose prefixed names would otherwise pile up on a shared RabbitMQ. Stop the
+ * consumers first: a live one would declare its queues again.
+ */
+export async function deleteNamesInUse(url: string, names: { queues: readonly string[]; exchanges: readonly string[] }): Promise<void> {
+  const broker = createAmqpBus({ url, connectionName: 'cleanup' })
+  try {
+    for (const queue of names.queues) await broker.deleteQueue(queue)
+    for (const exchange of names.exchanges) await broker.deleteExchange(exchange)
+  } finally {
+    await broker.close()
+  }
+}

@@ -32,9 +32,12 @@ function describeBusMetrics(name: string, setup: () => Setup, opts: { skip?: boo
       const metrics = createMetrics('test')
       const { bus } = openBus({ shared: namespacedBus(raw, prefix), connectionName: 'metrics-test', metrics })
       t.after(async () => {
-        for (const queue of ['work', 'poison']) await raw.deleteQueue(`${prefix}${queue}`).catch(() => {})
-        await raw.deleteExchange(`${prefix}platform.events`).catch(() => {})
+        // Closed first, ending its consumers: a live one would declare its deleted queues again.
         await raw.close()
+        const cleanup = setup().raw
+        for (const queue of ['work', 'poison']) await cleanup.deleteQueue(`${prefix}${queue}`).catch(() => {})
+        await cleanup.deleteExchange(`${prefix}platform.events`).catch(() => {})
+        await cleanup.close()
       })
       return { bus, metrics }
     }
