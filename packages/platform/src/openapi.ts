@@ -70,6 +70,62 @@ export type OpenApiOperation = {
 }
 
 /**
+ * One route of a service's API table (its `http/api.ts`): what its router mounts and what its
+ * OpenAPI document shows. Request schemas are the ones the handler validates with; `access` is
+ * the service's own notion of who may call; `problems` lists the codes the route itself answers
+ * with (those every route of its kind shares come from {@link kitProblems}).
+ */
+export type RouteSpec<Access extends { kind: string } = { kind: 'public' } | { kind: 'bearer' }> = {
+  method: OpenApiOperation['method']
+  /** The public path (through the gateway), OpenAPI style: `/licenses/{id}`. */
+  path: string
+  summary: string
+  description?: string
+  access: Access
+  body?: z.ZodType
+  bodyRequired?: boolean
+  /**
+   * The body is read as raw bytes (a webhook's signature is over them) and parsed by the handler
+   * after the check: no JSON or media-type errors, any failure is the route's own code.
+   */
+  rawBody?: boolean
+  query?: z.ZodObject
+  /** Path parameters, in path order; each answers the route's 404 when it is not well-formed. */
+  params?: readonly string[]
+  success: { status: number; description: string; schema?: z.ZodType }
+  /** Further success statuses with the same answer. */
+  otherSuccesses?: readonly { status: number; description: string }[]
+  problems: readonly ErrorCode[]
+}
+
+/** A route's own codes, then those of its kind; `bearer`: the route takes a bearer token. */
+export function routeProblems(spec: RouteSpec<{ kind: string }>, opts: { bearer: boolean; internal?: boolean; extra?: readonly ErrorCode[] }): ErrorCode[] {
+  const kind = kitProblems({ method: spec.method, validated: Boolean((spec.body && !spec.rawBody) || spec.query), rawBody: spec.rawBody, bearer: opts.bearer, internal: opts.internal })
+  return [...new Set<ErrorCode>([...spec.problems, ...(opts.extra ?? []), ...kind])]
+}
+
+/** The operation a route documents: its table entry, with what the service decides itself. */
+export function routeOperation(
+  spec: RouteSpec<{ kind: string }>,
+  opts: { tags: readonly string[]; security: readonly JsonObject[]; pathParam: z.ZodType; problems: readonly ErrorCode[] },
+): OpenApiOperation {
+  return {
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: opts.tags,
+    security: opts.security,
+    pathParams: Object.fromEntries((spec.params ?? []).map((name) => [name, opts.pathParam])),
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body, bodyRequired: spec.bodyRequired ?? false } : {}),
+    success: spec.success,
+    ...(spec.otherSuccesses ? { otherSuccesses: spec.otherSuccesses } : {}),
+    problems: opts.problems,
+  }
+}
+
+/**
  * JSON Schema 2020-12 (OpenAPI 3.1's dialect) of a request (`input`) or answer (`output`) schema;
  * a transform documents what it accepts or what it produces accordingly.
  */

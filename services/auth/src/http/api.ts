@@ -1,33 +1,16 @@
-import type { z } from 'zod'
 import type { ErrorCode } from '@platform/contracts'
-import { kitProblems } from '@platform/platform/openapi'
+import { routeProblems, type RouteSpec as BaseRouteSpec } from '@platform/platform/openapi'
 import type { Permission } from '../domain/policy.ts'
 import * as s from './schemas.ts'
 
 /** Who may call a route: anyone, any valid bearer, an introspection client, or a permission. */
 export type Access = { kind: 'public' } | { kind: 'bearer' } | { kind: 'client' } | { kind: 'permission'; permission: Permission }
 
-/**
- * One route of the auth API: what `routes.ts` mounts and what `openapi.ts` documents. Request
- * schemas here are the ones handlers validate with; `problems` lists the codes the route itself
- * answers with (the ones every route of its kind shares are added by `problemsOf`).
- */
-export type RouteSpec = {
-  method: 'get' | 'post' | 'put' | 'delete'
-  /** The public path (through the gateway), OpenAPI style: `/auth/sessions/{id}`. */
-  path: string
-  summary: string
-  description?: string
-  access: Access
-  body?: z.ZodType
+/** One route of the auth API (path parameters are UUIDs), with what only auth's routes have. */
+export type RouteSpec = BaseRouteSpec<Access> & {
   /** Body media types besides JSON (introspection takes RFC 7662 forms). */
   form?: boolean
-  bodyRequired?: boolean
-  query?: z.ZodObject
-  /** Path parameters; each a UUID. */
-  params?: readonly string[]
-  success: { status: number; description: string; schema?: z.ZodType; setsCookies?: boolean }
-  problems: readonly ErrorCode[]
+  success: { setsCookies?: boolean }
   /** Where this route answers a code with another status than its usual one (CONTRACT §4). */
   problemStatus?: Partial<Record<ErrorCode, number>>
   /** Served by auth but not through the gateway (CONTRACT §3). */
@@ -258,6 +241,5 @@ export type OperationId = keyof typeof api
 /** Every code a route can answer with: its own, then those of its kind (`kitProblems`); permission routes refuse other roles. */
 export function problemsOf(spec: RouteSpec): ErrorCode[] {
   const bearer = spec.access.kind === 'bearer' || spec.access.kind === 'permission'
-  const kind = kitProblems({ method: spec.method, validated: Boolean(spec.body || spec.query), bearer, internal: spec.internal })
-  return [...new Set<ErrorCode>([...spec.problems, ...(spec.access.kind === 'permission' ? (['forbidden'] as const) : []), ...kind])]
+  return routeProblems(spec, { bearer, internal: spec.internal, extra: spec.access.kind === 'permission' ? ['forbidden'] : [] })
 }

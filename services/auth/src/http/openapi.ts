@@ -1,4 +1,4 @@
-import { buildOpenApiDocument, type OpenApiOperation } from '@platform/platform/openapi'
+import { buildOpenApiDocument, routeOperation, type OpenApiOperation } from '@platform/platform/openapi'
 import { api, problemsOf, type RouteSpec } from './api.ts'
 import { idParam } from './schemas.ts'
 
@@ -12,23 +12,12 @@ function security(spec: RouteSpec): JsonObject[] {
 
 /** One route of the table as the shared generator documents it. */
 function operationOf(spec: RouteSpec): OpenApiOperation {
+  const problems = problemsOf(spec)
+  const { setsCookies, ...success } = spec.success
   return {
-    method: spec.method,
-    path: spec.path,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    tags: [spec.path.startsWith('/auth/admin') ? 'admin' : 'auth'],
-    security: security(spec),
-    pathParams: Object.fromEntries((spec.params ?? []).map((name) => [name, idParam])),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body, bodyRequired: spec.bodyRequired ?? false, form: spec.form ?? false } : {}),
-    success: {
-      status: spec.success.status,
-      description: spec.success.description,
-      ...(spec.success.schema ? { schema: spec.success.schema } : {}),
-      ...(spec.success.setsCookies ? { headers: { 'Set-Cookie': { description: 'Cookie mode only', schema: { type: 'string' } } } } : {}),
-    },
-    problems: problemsOf(spec),
+    ...routeOperation(spec, { tags: [spec.path.startsWith('/auth/admin') ? 'admin' : 'auth'], security: security(spec), pathParam: idParam, problems }),
+    ...(spec.body ? { form: spec.form ?? false } : {}),
+    success: { ...success, ...(setsCookies ? { headers: { 'Set-Cookie': { description: 'Cookie mode only', schema: { type: 'string' } } } } : {}) },
     sharedProblems: new Set(problemsOf({ ...spec, problems: [] })),
     ...(spec.problemStatus ? { problemStatus: spec.problemStatus } : {}),
     extensions: {

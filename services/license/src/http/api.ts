@@ -1,33 +1,12 @@
-import type { z } from 'zod'
 import type { ErrorCode } from '@platform/contracts'
-import { kitProblems } from '@platform/platform/openapi'
+import { routeProblems, type RouteSpec as BaseRouteSpec } from '@platform/platform/openapi'
 import * as s from './schemas.ts'
 
 /** Who may call a route: anyone (holding a key or token, say) or any valid bearer; roles are the domain's. */
 export type Access = { kind: 'public' } | { kind: 'bearer' }
 
-/**
- * One route of the license API: what `routes.ts` mounts and what `openapi.ts` documents. Request
- * schemas here are the ones handlers validate with; `problems` lists the codes the route itself
- * answers with (the ones every route of its kind shares are added by `problemsOf`).
- */
-export type RouteSpec = {
-  method: 'get' | 'post' | 'put' | 'delete'
-  /** The public path (through the gateway), OpenAPI style: `/licenses/{id}`. */
-  path: string
-  summary: string
-  description?: string
-  access: Access
-  body?: z.ZodType
-  bodyRequired?: boolean
-  query?: z.ZodObject
-  /** Path parameters; each a UUID (anything else answers the route's 404). */
-  params?: readonly string[]
-  success: { status: number; description: string; schema?: z.ZodType }
-  /** Further success statuses with the same answer. */
-  otherSuccesses?: readonly { status: number; description: string }[]
-  problems: readonly ErrorCode[]
-}
+/** One route of the license API (path parameters are UUIDs). */
+export type RouteSpec = BaseRouteSpec<Access>
 
 const anyone = { kind: 'public' } as const
 const bearer = { kind: 'bearer' } as const
@@ -168,6 +147,5 @@ export type OperationId = keyof typeof api
 
 /** Every code a route can answer with: its own, then those of its kind (`kitProblems`). */
 export function problemsOf(spec: RouteSpec): ErrorCode[] {
-  const kind = kitProblems({ method: spec.method, validated: Boolean(spec.body || spec.query), bearer: spec.access.kind === 'bearer' })
-  return [...new Set<ErrorCode>([...spec.problems, ...kind])]
+  return routeProblems(spec, { bearer: spec.access.kind === 'bearer' })
 }

@@ -1,24 +1,11 @@
-import { buildOpenApiDocument, type OpenApiOperation } from '@platform/platform/openapi'
+import { buildOpenApiDocument, routeOperation, type OpenApiOperation } from '@platform/platform/openapi'
 import { api, problemsOf, type RouteSpec } from './api.ts'
 import { idParam } from './schemas.ts'
 
 type JsonObject = Record<string, unknown>
 
 function operationOf(spec: RouteSpec): OpenApiOperation {
-  return {
-    method: spec.method,
-    path: spec.path,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    tags: ['licenses'],
-    security: spec.access.kind === 'bearer' ? [{ bearer: [] }] : [],
-    pathParams: Object.fromEntries((spec.params ?? []).map((name) => [name, idParam])),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body, bodyRequired: spec.bodyRequired ?? false } : {}),
-    success: spec.success,
-    ...(spec.otherSuccesses ? { otherSuccesses: spec.otherSuccesses } : {}),
-    problems: problemsOf(spec),
-  }
+  return routeOperation(spec, { tags: ['licenses'], security: spec.access.kind === 'bearer' ? [{ bearer: [] }] : [], pathParam: idParam, problems: problemsOf(spec) })
 }
 
 /**

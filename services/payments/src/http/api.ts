@@ -1,36 +1,13 @@
-import type { z } from 'zod'
 import type { ErrorCode } from '@platform/contracts'
-import { kitProblems } from '@platform/platform/openapi'
+import { routeProblems, type RouteSpec as BaseRouteSpec } from '@platform/platform/openapi'
 import { providerEventPayload } from '../domain/provider-event.ts'
 import * as s from './schemas.ts'
 
 /** Who may call a route: anyone (Stripe, with its signature), or any valid bearer. */
 export type Access = { kind: 'public' } | { kind: 'bearer' }
 
-/**
- * One route of the payments API: what `routes.ts` mounts and what `openapi.ts` documents. Request
- * schemas here are the ones handlers validate with; `problems` lists the codes the route itself
- * answers with (the ones every route of its kind shares are added by `problemsOf`).
- */
-export type RouteSpec = {
-  method: 'get' | 'post'
-  /** The public path (through the gateway), OpenAPI style: `/payments/sandbox/checkout/{id}`. */
-  path: string
-  summary: string
-  description?: string
-  access: Access
-  body?: z.ZodType
-  bodyRequired?: boolean
-  /**
-   * The body is read as raw bytes (the webhook's signature is over them) and parsed by the
-   * handler after the check: no JSON or media-type errors, any failure is the route's own code.
-   */
-  rawBody?: boolean
-  /** Path parameters, each a checkout session id (anything else answers the route's 404). */
-  params?: readonly string[]
-  success: { status: number; description: string; schema?: z.ZodType }
-  problems: readonly ErrorCode[]
-}
+/** One route of the payments API (path parameters are checkout session ids). */
+export type RouteSpec = BaseRouteSpec<Access>
 
 const anyone = { kind: 'public' } as const
 const bearer = { kind: 'bearer' } as const
@@ -115,6 +92,5 @@ export type OperationId = keyof typeof api
 
 /** Every code a route can answer with: its own, then those of its kind (`kitProblems`). */
 export function problemsOf(spec: RouteSpec): ErrorCode[] {
-  const kind = kitProblems({ method: spec.method, validated: Boolean(spec.body && !spec.rawBody), rawBody: spec.rawBody, bearer: spec.access.kind === 'bearer' })
-  return [...new Set<ErrorCode>([...spec.problems, ...kind])]
+  return routeProblems(spec, { bearer: spec.access.kind === 'bearer' })
 }

@@ -1,22 +1,11 @@
-import { buildOpenApiDocument, type OpenApiOperation } from '@platform/platform/openapi'
+import { buildOpenApiDocument, routeOperation, type OpenApiOperation } from '@platform/platform/openapi'
 import { api, problemsOf, type OperationId, type RouteSpec } from './api.ts'
 import { sessionIdParam } from './schemas.ts'
 
 type JsonObject = Record<string, unknown>
 
 function operationOf(spec: RouteSpec): OpenApiOperation {
-  return {
-    method: spec.method,
-    path: spec.path,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    tags: ['payments'],
-    security: spec.access.kind === 'bearer' ? [{ bearer: [] }] : [],
-    pathParams: Object.fromEntries((spec.params ?? []).map((name) => [name, sessionIdParam])),
-    ...(spec.body ? { body: spec.body, bodyRequired: spec.bodyRequired ?? false } : {}),
-    success: spec.success,
-    problems: problemsOf(spec),
-  }
+  return routeOperation(spec, { tags: ['payments'], security: spec.access.kind === 'bearer' ? [{ bearer: [] }] : [], pathParam: sessionIdParam, problems: problemsOf(spec) })
 }
 
 /** What the shared generator has no field for: the webhook's signature header. */
