@@ -1,15 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { AppError, uuidv7 } from '@platform/platform'
 import { inEventTransaction } from '../events/publish.ts'
-import {
-  consumePasswordResetToken,
-  findUsablePasswordResetToken,
-  insertPasswordResetToken,
-  spendPasswordResetTokens,
-} from '../store/password-reset.ts'
-import { markEmailVerified } from '../store/email-verification.ts'
+import { consumeLinkToken, insertLinkToken } from '../store/link-tokens.ts'
+import { findUsablePasswordResetToken, spendPasswordResetTokens } from '../store/password-reset.ts'
 import { revokeSessions } from '../store/sessions.ts'
-import { findUserByEmail, findUserById, updatePasswordHash } from '../store/users.ts'
+import { findUserByEmail, findUserById, markEmailVerified, updatePasswordHash } from '../store/users.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
 import { unlockAccount } from './lockout.ts'
 import { assertPasswordPolicy } from './password-policy.ts'
@@ -38,7 +33,7 @@ export async function requestPasswordReset(deps: AuthDeps, email: string): Promi
   const expiresAt = new Date(now.getTime() + PASSWORD_RESET_TTL_S * 1000)
   await inEventTransaction(deps, async (trx, emit) => {
     const superseded = await spendPasswordResetTokens(trx, user.id, now)
-    await insertPasswordResetToken(trx, { id: uuidv7(), userId: user.id, tokenHash: hashLinkToken(token), expiresAt })
+    await insertLinkToken(trx, 'password_reset_tokens', { id: uuidv7(), userId: user.id, tokenHash: hashLinkToken(token), expiresAt })
     await emit({
       type: 'auth.password_reset.requested',
       subject: { type: 'user', id: user.id },
@@ -69,7 +64,7 @@ export async function resetPassword(deps: AuthDeps, input: ResetPasswordInput): 
   const passwordHash = await hashPassword(input.newPassword)
   const now = nowOf(deps)
   const result = await inEventTransaction(deps, async (trx, emit) => {
-    const userId = await consumePasswordResetToken(trx, tokenHash, now)
+    const userId = await consumeLinkToken(trx, 'password_reset_tokens', tokenHash, now)
     if (userId === undefined) return undefined
     const user = await findUserById(trx, userId)
     if (!user || user.disabled) return undefined

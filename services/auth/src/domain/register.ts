@@ -3,7 +3,7 @@ import { AppError, sha256Base64url, uuidv7 } from '@platform/platform'
 import type { Role } from '@platform/contracts'
 import { inEventTransaction } from '../events/publish.ts'
 import { insertUser } from '../store/users.ts'
-import { insertEmailVerificationToken } from '../store/email-verification.ts'
+import { insertLinkToken } from '../store/link-tokens.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
 import { assertPasswordPolicy } from './password-policy.ts'
 import { hashPassword } from './passwords.ts'
@@ -49,7 +49,7 @@ export async function registerUser(
     if (!user || !deps.events) return user
     const token = randomBytes(32).toString('base64url')
     const now = nowOf(deps)
-    await insertEmailVerificationToken(trx, {
+    await insertLinkToken(trx, 'email_verification_tokens', {
       id: uuidv7(),
       userId: user.id,
       tokenHash: hashLinkToken(token),

@@ -1,6 +1,7 @@
 import { AppError } from '@platform/platform'
 import { inEventTransaction } from '../events/publish.ts'
-import { consumeEmailVerificationToken, markEmailVerified } from '../store/email-verification.ts'
+import { consumeLinkToken } from '../store/link-tokens.ts'
+import { markEmailVerified } from '../store/users.ts'
 import { nowOf, type AuthDeps } from './deps.ts'
 import { hashLinkToken } from './register.ts'
 
@@ -12,7 +13,7 @@ import { hashLinkToken } from './register.ts'
 export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
   const now = nowOf(deps)
   const ok = await inEventTransaction(deps, async (trx, emit) => {
-    const userId = await consumeEmailVerificationToken(trx, hashLinkToken(token), now)
+    const userId = await consumeLinkToken(trx, 'email_verification_tokens', hashLinkToken(token), now)
     if (!userId || !(await markEmailVerified(trx, userId))) return false
     await emit({ type: 'auth.email.verified', subject: { type: 'user', id: userId }, outcome: 'success', actorId: userId, data: {} })
     return true

@@ -3,16 +3,6 @@ import type { AuthDatabase } from './schema.ts'
 
 type Db = Executor<AuthDatabase>
 
-export async function insertPasswordResetToken(
-  db: Db,
-  row: { id: string; userId: string; tokenHash: string; expiresAt: Date },
-): Promise<void> {
-  await db
-    .insertInto('password_reset_tokens')
-    .values({ id: row.id, user_id: row.userId, token_hash: row.tokenHash, expires_at: row.expiresAt, used_at: null })
-    .execute()
-}
-
 /** Spends every unused reset token of the user (a newer request supersedes them); returns how many. */
 export async function spendPasswordResetTokens(db: Db, userId: string, now: Date): Promise<number> {
   const result = await db
@@ -39,20 +29,4 @@ export async function findUsablePasswordResetToken(
     .where('t.expires_at', '>', now)
     .executeTakeFirst()
   return row && { userId: row.id, email: row.email, disabled: row.disabled }
-}
-
-/**
- * Marks the token used if it is unused and unexpired, in one conditional UPDATE: of two
- * concurrent resets with the same token exactly one gets the user back, the other undefined.
- */
-export async function consumePasswordResetToken(db: Db, tokenHash: string, now: Date): Promise<string | undefined> {
-  const row = await db
-    .updateTable('password_reset_tokens')
-    .set({ used_at: now })
-    .where('token_hash', '=', tokenHash)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .returning('user_id')
-    .executeTakeFirst()
-  return row?.user_id
 }

@@ -81,3 +81,8 @@ export async function listUsers(db: Db, filter: UserFilter): Promise<User[]> {
   const rows = await query.orderBy('id').limit(filter.limit).execute()
   return rows.map(userRowToUser)
 }
+
+export async function markEmailVerified(db: Db, userId: string): Promise<boolean> {
+  const result = await db.updateTable('users').set({ email_verified: true }).where('id', '=', userId).executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
