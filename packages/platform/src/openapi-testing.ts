@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { problems, problemType } from '@platform/contracts'
+import { problems, problemType, type ErrorCode } from '@platform/contracts'
+import type { RouteSpec } from './openapi.ts'
 
 // Checks every service's OpenAPI drift test makes against the shared error catalogue.
 
@@ -45,5 +46,23 @@ export function assertProblemsMatchCatalogue(doc: DocumentedProblems): void {
         }
       }
     }
+  }
+}
+
+/**
+ * Every route of a service's table is in its document under its method with its id as
+ * `operationId`, with a response for each success status and for the status of each of its codes.
+ */
+export function assertRoutesDocumented<Spec extends RouteSpec<{ kind: string }>>(
+  doc: { paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>> },
+  api: Readonly<Record<string, Spec>>,
+  problemsOf: (spec: Spec) => readonly ErrorCode[],
+): void {
+  for (const [id, spec] of Object.entries(api)) {
+    const op = doc.paths[spec.path]?.[spec.method]
+    assert.ok(op, `${spec.method} ${spec.path}`)
+    assert.equal(op.operationId, id)
+    for (const status of [spec.success.status, ...(spec.otherSuccesses ?? []).map((s) => s.status)]) assert.ok(String(status) in op.responses, `${id}: ${status}`)
+    for (const code of problemsOf(spec)) assert.ok(String(problems[code].status) in op.responses, `${id}: ${code}`)
   }
 }

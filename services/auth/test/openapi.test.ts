@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { problems, problemType } from '@platform/contracts'
-import { KIT_CODES } from '@platform/platform/openapi-testing'
+import { assertRoutesDocumented, KIT_CODES } from '@platform/platform/openapi-testing'
 import { api, problemsOf, type RouteSpec } from '../src/http/api.ts'
 import { buildOpenApi } from '../src/http/openapi.ts'
 import { OPENAPI_FILE, renderOpenApi } from '../src/write-openapi.ts'
@@ -74,13 +74,7 @@ describe('the auth OpenAPI document and the error catalogue', () => {
   })
 
   it('lists every route of the route table with its method, and each route documents at least its own codes', () => {
-    for (const [id, spec] of Object.entries(api) as [string, RouteSpec][]) {
-      const op = doc.paths[spec.path]?.[spec.method] as unknown as { operationId: string; responses: Record<string, unknown> } | undefined
-      assert.ok(op, `${spec.method} ${spec.path}`)
-      assert.equal(op.operationId, id)
-      assert.ok(String(spec.success.status) in op.responses)
-      for (const code of problemsOf(spec)) assert.ok(String(problems[code].status) in op.responses, `${id}: ${code}`)
-    }
+    assertRoutesDocumented(doc, api as Record<string, RouteSpec>, problemsOf)
   })
 
   it('is committed as docs/openapi/auth.json, up to date (`npm run openapi -w @platform/auth` rewrites it)', async () => {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { problems } from '@platform/contracts'
-import { assertProblemsMatchCatalogue, catalogueCodesIn, KIT_CODES } from '@platform/platform/openapi-testing'
+import { assertProblemsMatchCatalogue, assertRoutesDocumented, catalogueCodesIn, KIT_CODES } from '@platform/platform/openapi-testing'
 import { api, problemsOf, type RouteSpec } from '../src/http/api.ts'
 import { buildOpenApi } from '../src/http/openapi.ts'
 import { OPENAPI_FILE, renderOpenApi } from '../src/write-openapi.ts'
@@ -36,14 +36,7 @@ describe('the license OpenAPI document and the error catalogue', () => {
   })
 
   it('lists every route of the route table with its method, and each route documents at least its own codes', () => {
-    for (const [id, spec] of Object.entries(api) as [string, RouteSpec][]) {
-      const op = doc.paths[spec.path]?.[spec.method]
-      assert.ok(op, `${spec.method} ${spec.path}`)
-      assert.equal(op.operationId, id)
-      assert.ok(String(spec.success.status) in op.responses)
-      for (const other of spec.otherSuccesses ?? []) assert.ok(String(other.status) in op.responses, `${id}: ${other.status}`)
-      for (const code of problemsOf(spec)) assert.ok(String(problems[code].status) in op.responses, `${id}: ${code}`)
-    }
+    assertRoutesDocumented(doc, api as Record<string, RouteSpec>, problemsOf)
   })
 
   it('is committed as docs/openapi/license.json, up to date (`npm run openapi -w @platform/license` rewrites it)', async () => {
