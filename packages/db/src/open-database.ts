@@ -94,6 +94,10 @@ async function openPostgres<DB>(
   // An idle client whose server went away emits 'error' on the pool; unhandled, that event kills
   // the process. The pool drops the client and the next query reconnects, so logging is enough.
   pool.on('error', (err) => log?.info({ err: errorSummary(err) }, 'idle database connection lost'))
+  // A client checked out of the pool has no listener of the pool's: if the server goes away while
+  // the client sits in a transaction between two statements, its 'error' would kill the process.
+  // The next statement on it fails and reports to its caller; on release the pool drops it.
+  pool.on('connect', (client) => client.on('error', () => {}))
   return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' }
 }
 

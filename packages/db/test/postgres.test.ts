@@ -80,6 +80,33 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
     await database.ping()
   })
 
+  it('when the server ends a connection held by a transaction between two statements, the process survives, the transaction fails and the next query reconnects', async (t) => {
+    const dbUrl = uniqueDatabaseUrl(url!, 'db_in_tx')
+    t.after(() => dropDatabase(dbUrl))
+    const database = await openDatabase({ service: 'in-tx', url: dbUrl, migrations: {} })
+    t.after(() => database.close())
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    t.after(() => admin.end())
+    // An 'error' no one listens to would end this test process, not just fail the test.
+    let uncaught: unknown
+    const onUncaught = (error: unknown) => (uncaught = error)
+    process.on('uncaughtException', onUncaught)
+    t.after(() => process.off('uncaughtException', onUncaught))
+
+    const transaction = database.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)
+      await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid])
+      // The server's goodbye arrives while no statement is running on this connection.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await sql`select 1`.execute(trx)
+    })
+
+    await assert.rejects(transaction)
+    await database.ping()
+    assert.equal(uncaught, undefined)
+  })
+
   it('when a migration fails, rejects with its name and leaves no pool open', async (t) => {
     const dbUrl = uniqueDatabaseUrl(url!, 'db_failing')
     t.after(() => dropDatabase(dbUrl))

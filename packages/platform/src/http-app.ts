@@ -6,6 +6,7 @@ import { acceptableRequestId, currentRequestId, runWithContext } from './context
 import { uuidv7 } from './ids.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
+import { isDependencyOutage } from './outage.ts'
 
 /** A named dependency check for `/readyz`; it rejects when the dependency is down. */
 export type ReadinessChecks = Record<string, () => Promise<unknown>>
@@ -31,6 +32,8 @@ export type HttpAppOptions = {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const READINESS_TIMEOUT_MS = 1500
+/** What a 503 for a store outage asks the client to wait: a restart of PostgreSQL takes a few seconds. */
+const OUTAGE_RETRY_AFTER_S = 2
 
 /** Sends a problem+json answer for `code`. */
 export function sendProblem(
@@ -122,7 +125,10 @@ function mountBodyParsing(app: Express, opts: HttpAppOptions): void {
   })
 }
 
-/** Adds the 404 handler and the error middleware; call after every route is mounted. */
+/**
+ * Adds the 404 handler and the error middleware; call after every route is mounted. An error that
+ * says a store is unreachable or restarting (`isDependencyOutage`) answers 503 with `Retry-After`.
+ */
 export function finishHttpApp(app: Express, opts: { log: Logger }): void {
   app.use((_req, res) => sendProblem(res, 'not_found'))
   app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
@@ -131,6 +137,10 @@ export function finishHttpApp(app: Express, opts: { log: Logger }): void {
     if (error instanceof AppError) return sendProblem(res, error.code, error.detail, { headers: error.headers, ...(error.statusOverride === undefined ? {} : { status: error.statusOverride }) })
     const parserError = bodyParserCode(error)
     if (parserError) return sendProblem(res, parserError)
+    if (isDependencyOutage(error)) {
+      opts.log.warn({ err: error }, 'dependency unavailable')
+      return sendProblem(res, 'dependency_unavailable', 'A store this request needs is unreachable; try again shortly', { headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) } })
+    }
     opts.log.error({ err: error }, 'unhandled error')
     sendProblem(res, 'internal_error')
   })

@@ -23,16 +23,18 @@ export const problemSchema = z.object({
  * bytes (a signed webhook), malformed or of the wrong type; a bearer route refuses missing,
  * bad and expired tokens. Through the gateway (every route but an `internal` one) any request
  * may be rate-limited, refused for a bad token (401) whatever the route, or answered 503 when
- * revocation or a sensitive rate limit cannot be checked (CONTRACT §3).
+ * revocation or a sensitive rate limit cannot be checked (CONTRACT §3); any route answers 503
+ * while a store it needs is unreachable.
  */
 export function kitProblems(route: { method: string; validated: boolean; rawBody?: boolean; bearer: boolean; internal?: boolean }): ErrorCode[] {
   const codes: ErrorCode[] = []
   if (route.validated) codes.push('validation_failed')
   if (route.method !== 'get') codes.push(...(route.rawBody ? [] : (['malformed_json', 'unsupported_media_type'] as const)), 'payload_too_large')
   if (route.bearer) codes.push('unauthorized')
-  if (!route.internal || route.bearer) codes.push('invalid_token', 'token_expired', 'dependency_unavailable')
+  if (!route.internal || route.bearer) codes.push('invalid_token', 'token_expired')
   if (!route.internal) codes.push('rate_limited')
-  codes.push('internal_error')
+  // Any handler may find a store unreachable or restarting (the kit answers 503, not 500).
+  codes.push('dependency_unavailable', 'internal_error')
   return codes
 }
 

@@ -21,6 +21,10 @@ async function serve(t: TestContext, readiness: Record<string, () => Promise<unk
   app.get('/boom', () => {
     throw new Error('SELECT secret FROM internal_table at db.internal:5432')
   })
+  app.get('/store-down', async () => {
+    // What node-postgres rejects with when the database does not take connections.
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+  })
   app.get('/locked', () => {
     throw new AppError('account_locked', 'Try again later')
   })
@@ -75,6 +79,14 @@ describe('createHttpApp', () => {
     assert.equal(JSON.parse(text).code, 'internal_error')
     assert.doesNotMatch(text, /SELECT|internal_table|db\.internal|at /)
     assert.ok(lines.some((l) => l.includes('internal_table')))
+  })
+
+  it('when a store is unreachable, answers 503 dependency_unavailable with Retry-After, not 500', async (t) => {
+    const { base } = await serve(t)
+    const res = await fetch(`${base}/store-down`)
+    assert.equal(res.status, 503)
+    assert.equal((await readJson(res)).code, 'dependency_unavailable')
+    assert.ok(Number(res.headers.get('retry-after')) > 0)
   })
 
   it('keeps a well-formed X-Request-Id, replaces a bad one, and puts it on every log line of the request', async (t) => {
