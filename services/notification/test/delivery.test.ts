@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createEnvelope } from '@platform/bus'
-import { waitUntil } from '@platform/testkit/infra'
+import { infraUrl, waitUntil } from '@platform/testkit/infra'
+import { startTcpProxy } from '@platform/testkit'
 import { BACKENDS, PUBLIC_URL, registeredEvent, startService, uniqueEmail } from './fixtures.ts'
 import { startSmtpSink } from './smtp-sink.ts'
 
@@ -147,3 +148,39 @@ for (const backend of BACKENDS) {
     })
   })
 }
+
+describe('RabbitMQ + PostgreSQL: mail delivery while the database is away', { skip: BACKENDS[1]!.skip }, () => {
+  it('when the database is cut off just as the SMTP server takes a mail, the sender waits for it and records the mail sent, without sending it again', async (t) => {
+    // Arrange: the service reaches PostgreSQL through a proxy the sink cuts before it answers 250.
+    const target = new URL(infraUrl('DATABASE_URL')!)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    t.after(() => proxy.close())
+    let cutAt: number | undefined
+    const sink = await startSmtpSink({
+      onReceived: () => {
+        if (cutAt !== undefined) return
+        cutAt = Date.now()
+        proxy.cut()
+        setTimeout(() => proxy.restore(), 1_000)
+      },
+    })
+    t.after(() => sink.stop())
+    const service = await startService(t, BACKENDS[1]!, { SMTP_URL: sink.url }, {
+      databaseUrlVia: (url) => Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(proxy.port) }).toString(),
+    })
+    const email = uniqueEmail('cut')
+    const { event } = registeredEvent(email)
+
+    // Act
+    await service.publish(event)
+
+    // Assert: recorded as sent once the database is back (not left to a resend when the 120 s lease ends).
+    // The test reads through the same proxy: a read while it is cut fails and is tried again.
+    const status = async () => (await service.deliveries({ eventId: event.id }).catch(() => []))[0]?.status
+    await waitUntil(async () => (await status()) === 'sent', { timeoutMs: 15_000, what: 'the delivery recorded as sent' })
+    assert.ok(cutAt !== undefined, 'the database was cut while the mail was being taken')
+    const [row] = await service.deliveries({ eventId: event.id })
+    assert.equal(row!.attempts, 1)
+    assert.equal(sink.to(email).length, 1)
+  })
+})

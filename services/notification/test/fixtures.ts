@@ -48,8 +48,9 @@ export async function startService(
   t: TestContext,
   backend: Backend,
   env: NodeJS.ProcessEnv = {},
-  adapters: { kv?: Kv } = {},
+  adapters: { kv?: Kv; /** The URL the service reaches its PostgreSQL database by (e.g. through a proxy). */ databaseUrlVia?: (url: string) => string } = {},
 ): Promise<ServiceUnderTest> {
+  const { databaseUrlVia, ...shared } = adapters
   const dataDir = await mkdtemp(join(tmpdir(), 'notification-test-'))
   // node:test runs `after` hooks in the order they were added: cleanup runs last-made-first here.
   const cleanups: (() => Promise<unknown>)[] = [() => rm(dataDir, { recursive: true, force: true })]
@@ -86,7 +87,7 @@ export async function startService(
     // In memory: a PGlite on disk costs seconds of initdb per test.
     const database = await openDatabase<NotificationDatabase>({ service: 'notification', migrations: notificationMigrations })
     cleanups.push(() => database.close())
-    notification = await startNotification({ env: { ...baseEnv, ...env }, bus, log, database, ...adapters })
+    notification = await startNotification({ env: { ...baseEnv, ...env }, bus, log, database, ...shared })
   } else {
     const prefix = `test-notification-${randomBytes(5).toString('hex')}.`
     const dbUrl = uniqueDatabaseUrl(databaseUrl!, 'notification_test')
@@ -100,9 +101,9 @@ export async function startService(
     })
     publisher = namespacedBus(raw, prefix)
     notification = await startNotification({
-      env: { ...baseEnv, AMQP_URL: amqpUrl, AMQP_PREFIX: prefix, NOTIFICATION_DATABASE_URL: dbUrl, ...env },
+      env: { ...baseEnv, AMQP_URL: amqpUrl, AMQP_PREFIX: prefix, NOTIFICATION_DATABASE_URL: databaseUrlVia ? databaseUrlVia(dbUrl) : dbUrl, ...env },
       log,
-      ...adapters,
+      ...shared,
     })
   }
   cleanups.push(() => notification.stop())

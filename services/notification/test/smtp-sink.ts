@@ -30,9 +30,10 @@ export type SmtpSink = {
 
 /**
  * A real SMTP server on 127.0.0.1 for tests (smtp-server, parsed with mailparser): it accepts
- * every mail, except that recipients matching `reject` get a permanent `550` at RCPT TO.
+ * every mail, except that recipients matching `reject` get a permanent `550` at RCPT TO;
+ * `onReceived` sees each accepted mail just before the sink answers `250`.
  */
-export async function startSmtpSink(opts: { port?: number; reject?: (address: string) => boolean } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(opts: { port?: number; reject?: (address: string) => boolean; onReceived?: (mail: ReceivedMail) => void } = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = []
   let server: SMTPServer | undefined
   let port = opts.port ?? 0
@@ -54,7 +55,7 @@ export async function startSmtpSink(opts: { port?: number; reject?: (address: st
       onData(stream, session, callback) {
         simpleParser(stream).then(
           (mail) => {
-            received.push({
+            const parsed: ReceivedMail = {
               messageId: mail.messageId,
               from: mail.from?.text,
               to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
@@ -62,7 +63,10 @@ export async function startSmtpSink(opts: { port?: number; reject?: (address: st
               text: mail.text,
               html: typeof mail.html === 'string' ? mail.html : undefined,
               headers: mail.headers as Map<string, unknown>,
-            })
+            }
+            received.push(parsed)
+            // Before the "250 OK": what the hook does happens before the sender learns the mail was taken.
+            opts.onReceived?.(parsed)
             callback()
           },
           (error: Error) => callback(error),

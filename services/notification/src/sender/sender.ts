@@ -7,13 +7,15 @@ import { describeSendError } from '../mail/describe-error.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import { claimDueDeliveries, markFailed, markSent } from '../store/deliveries.ts'
 import type { DeliveryRow, NotificationDatabase } from '../store/schema.ts'
-import { createPollLoop } from '@platform/platform'
+import { createPollLoop, isDependencyOutage } from '@platform/platform'
 
 const BATCH_SIZE_DEFAULT = 20
 const CONCURRENCY_DEFAULT = 4
 // Longer than one attempt can take (connect 10 s + greeting 10 s + socket idle 30 s, with margin):
 // a delivery is only picked up by another sender once its holder must have given up or died.
 const LEASE_MS_DEFAULT = 120_000
+const RECORD_RETRY_FIRST_MS = 100
+const RECORD_RETRY_MAX_MS = 2_000
 
 export type SenderOptions = {
   db: Kysely<NotificationDatabase>
@@ -48,7 +50,9 @@ export type Sender = {
  * transaction (on PGlite a transaction would hold the only connection for the whole SMTP
  * conversation). A failure counts an attempt and sets the next one by back-off, or `dead` after
  * the last. Delivery is at least once: dying between the SMTP server's "250 OK" and `markSent`
- * sends the mail again after the lease, with the same Message-ID.
+ * sends the mail again after the lease, with the same Message-ID. A database that is away when
+ * the outcome is to be stored (a restart) is waited for, up to half the lease: the mail went out,
+ * and must not go out again because its "sent" could not be written yet.
  */
 export function createSender(opts: SenderOptions): Sender {
   const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
@@ -62,13 +66,26 @@ export function createSender(opts: SenderOptions): Sender {
       const attempts = row.attempts + 1
       const next = afterFailure(attempts, opts.policy)
       const lastError = describeSendError(error)
-      const kept = await markFailed(opts.db, row.id, claimId, { attempts, ...next, error: lastError })
+      const kept = await untilStored(() => markFailed(opts.db, row.id, claimId, { attempts, ...next, error: lastError }))
       const fields = { delivery_id: row.id, event_id: row.event_id, template: row.template, attempts, last_error: lastError, err: error }
       if (next.status === 'dead') opts.log.error(fields, 'mail delivery is dead after its last attempt')
       else opts.log.debug({ ...fields, retry_in_ms: next.delayMs }, 'mail delivery failed; will retry')
       return kept ? next.status : 'lost'
     }
-    return (await markSent(opts.db, row.id, claimId)) ? 'sent' : 'lost'
+    return (await untilStored(() => markSent(opts.db, row.id, claimId))) ? 'sent' : 'lost'
+  }
+
+  /** Runs `store`, again and again while the database is unreachable, for up to half the lease. */
+  async function untilStored<T>(store: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + leaseMs / 2
+    for (let delayMs = RECORD_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RECORD_RETRY_MAX_MS)) {
+      try {
+        return await store()
+      } catch (error) {
+        if (!isDependencyOutage(error) || Date.now() + delayMs > giveUpAt) throw error
+        await new Promise((resolve) => setTimeout(resolve, delayMs))
+      }
+    }
   }
 
   async function flushOnce(): Promise<SendResult> {
