@@ -58,6 +58,7 @@ export function createSender(opts: SenderOptions): Sender {
   const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
   const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT
   const leaseMs = opts.leaseMs ?? LEASE_MS_DEFAULT
+  let stopping = false
 
   async function sendOne(row: DeliveryRow, claimId: string): Promise<'sent' | 'retrying' | 'dead' | 'lost'> {
     try {
@@ -75,14 +76,17 @@ export function createSender(opts: SenderOptions): Sender {
     return (await untilStored(() => markSent(opts.db, row.id, claimId))) ? 'sent' : 'lost'
   }
 
-  /** Runs `store`, again and again while the database is unreachable, for up to half the lease. */
+  /**
+   * Runs `store`, again and again while the database is unreachable, for up to half the lease;
+   * a stopping sender gives up at once (the lease then covers the row, as after a crash).
+   */
   async function untilStored<T>(store: () => Promise<T>): Promise<T> {
     const giveUpAt = Date.now() + leaseMs / 2
     for (let delayMs = RECORD_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RECORD_RETRY_MAX_MS)) {
       try {
         return await store()
       } catch (error) {
-        if (!isDependencyOutage(error) || Date.now() + delayMs > giveUpAt) throw error
+        if (stopping || !isDependencyOutage(error) || Date.now() + delayMs > giveUpAt) throw error
         await new Promise((resolve) => setTimeout(resolve, delayMs))
       }
     }
@@ -118,8 +122,14 @@ export function createSender(opts: SenderOptions): Sender {
   })
 
   return {
-    start: loop.start,
-    stop: loop.stop,
+    start() {
+      stopping = false
+      loop.start()
+    },
+    stop() {
+      stopping = true
+      return loop.stop()
+    },
     notify: loop.notify,
     flushOnce,
   }
