@@ -8,6 +8,11 @@ export type TcpProxy = {
   cut(): void
   /** Connections go through again. */
   restore(): void
+  /**
+   * Cuts once, the moment a connection has sent bytes that `matches` says complete a request:
+   * they reach the server, its answer never comes back (a commit that happened, unheard).
+   */
+  cutAfterSending(matches: (sentSoFar: string) => boolean): void
   close(): Promise<void>
 }
 
@@ -18,6 +23,7 @@ export type TcpProxy = {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>()
   let cutOff = false
+  let trigger: ((sentSoFar: string) => boolean) | undefined
   const server = createServer((client) => {
     if (cutOff) {
       client.destroy()
@@ -32,10 +38,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         upstream.destroy()
       })
     }
-    client.pipe(upstream).pipe(client)
+    let sent = ''
+    client.on('data', (chunk: Buffer) => {
+      if (trigger) sent = (sent + chunk.toString('latin1')).slice(-64_000)
+      if (!trigger?.(sent)) {
+        upstream.write(chunk)
+        return
+      }
+      trigger = undefined
+      // Cut once the bytes are handed to the server, before its answer can be read back.
+      upstream.write(chunk, () => proxy.cut())
+    })
+    client.on('end', () => upstream.end())
+    upstream.pipe(client)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
+  const proxy: TcpProxy = {
     port: (server.address() as AddressInfo).port,
     cut() {
       cutOff = true
@@ -44,9 +62,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     restore() {
       cutOff = false
     },
+    cutAfterSending(matches) {
+      trigger = matches
+    },
     async close() {
       for (const socket of open) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+  return proxy
 }

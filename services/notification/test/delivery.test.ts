@@ -183,4 +183,31 @@ describe('RabbitMQ + PostgreSQL: mail delivery while the database is away', { sk
     assert.equal(row!.attempts, 1)
     assert.equal(sink.to(email).length, 1)
   })
+
+  it('when the database goes away as a claim of due mails commits, the sender gives the claim back once it is back, instead of waiting out the 120 s lease', async (t) => {
+    // Arrange: the claim's COMMIT reaches the server, its answer is lost.
+    const target = new URL(infraUrl('DATABASE_URL')!)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    t.after(() => proxy.close())
+    const sink = await startSmtpSink()
+    t.after(() => sink.stop())
+    const service = await startService(t, BACKENDS[1]!, { SMTP_URL: sink.url }, {
+      databaseUrlVia: (url) => Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(proxy.port) }).toString(),
+    })
+    let cut = false
+    proxy.cutAfterSending((sent) => (cut = /set "claim_id" = \$1, "next_attempt_at"[\s\S]*commit/.test(sent)))
+    const email = uniqueEmail('unheard')
+    const { event } = registeredEvent(email)
+
+    // Act
+    await service.publish(event)
+    await waitUntil(() => cut, { what: 'the claim cut off after its commit' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    proxy.restore()
+
+    // Assert
+    const status = async () => (await service.deliveries({ eventId: event.id }).catch(() => []))[0]?.status
+    await waitUntil(async () => (await status()) === 'sent', { timeoutMs: 15_000, what: 'the delivery sent well before its lease ran out' })
+    assert.equal(sink.to(email).length, 1)
+  })
 })

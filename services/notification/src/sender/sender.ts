@@ -5,7 +5,7 @@ import { afterFailure, type RetryPolicy } from '../domain/backoff.ts'
 import type { OutgoingMail } from '../domain/compose-mail.ts'
 import { describeSendError } from '../mail/describe-error.ts'
 import type { Mailer } from '../mail/mailer.ts'
-import { claimDueDeliveries, markFailed, markSent } from '../store/deliveries.ts'
+import { claimDueDeliveries, markFailed, markSent, releaseClaims } from '../store/deliveries.ts'
 import type { DeliveryRow, NotificationDatabase } from '../store/schema.ts'
 import { createPollLoop, isDependencyOutage } from '@platform/platform'
 
@@ -52,7 +52,8 @@ export type Sender = {
  * the last. Delivery is at least once: dying between the SMTP server's "250 OK" and `markSent`
  * sends the mail again after the lease, with the same Message-ID. A database that is away when
  * the outcome is to be stored (a restart) is waited for, up to half the lease: the mail went out,
- * and must not go out again because its "sent" could not be written yet.
+ * and must not go out again because its "sent" could not be written yet. A claim whose answer was
+ * lost that way is given back on the next round, not left to its lease.
  */
 export function createSender(opts: SenderOptions): Sender {
   const batchSize = opts.batchSize ?? BATCH_SIZE_DEFAULT
@@ -92,9 +93,22 @@ export function createSender(opts: SenderOptions): Sender {
     }
   }
 
+  /** Claims whose commit may have happened unheard (the database went away meanwhile). */
+  let unheardClaims: string[] = []
+
   async function flushOnce(): Promise<SendResult> {
+    if (unheardClaims.length > 0) {
+      await releaseClaims(opts.db, unheardClaims)
+      unheardClaims = []
+    }
     const claimId = randomUUID()
-    const rows = await claimDueDeliveries(opts.db, { limit: batchSize, leaseMs, claimId })
+    let rows: DeliveryRow[]
+    try {
+      rows = await claimDueDeliveries(opts.db, { limit: batchSize, leaseMs, claimId })
+    } catch (error) {
+      if (isDependencyOutage(error)) unheardClaims.push(claimId)
+      throw error
+    }
     const result: SendResult = { claimed: rows.length, sent: 0, failed: 0, dead: 0 }
     let next = 0
     async function worker(): Promise<void> {

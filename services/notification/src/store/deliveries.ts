@@ -47,6 +47,21 @@ export async function claimDueDeliveries(
   })
 }
 
+/**
+ * Gives back the rows of claims whose answer never arrived (the database went away while the
+ * claim committed): due again now, instead of when their lease runs out. Safe because no mail
+ * of such a claim was sent: its sender never learnt which rows it held.
+ */
+export async function releaseClaims(db: Executor<NotificationDatabase>, claimIds: readonly string[]): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    .set({ claim_id: null, next_attempt_at: sql<Date>`now()` })
+    .where('claim_id', 'in', [...claimIds])
+    .where('status', 'in', ['pending', 'retrying'])
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
 /** Marks a leased delivery sent; false when the lease was lost (another sender took it over). */
 export async function markSent(db: Executor<NotificationDatabase>, id: string, claimId: string): Promise<boolean> {
   const result = await db
