@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { JsonResponse, TestClient } from '@platform/testkit'
+import { assertProblemsMatchCatalogue } from '@platform/platform/openapi-testing'
 import { assertDocumented, operationsOf, type Operation } from '../src/openapi-fixtures.ts'
 import { RELAXED_RATE_LIMITS } from '../src/http-fixtures.ts'
 import { issueLicense, newFingerprint, userWithRoles, type TestUser } from '../src/license-fixtures.ts'
@@ -60,14 +61,7 @@ describe('GET /licenses/openapi.json', () => {
     assert.equal(activate.requestBody.content['application/json'].schema.additionalProperties, false)
     assert.ok(activate.responses['200'] && activate.responses['201'], 'activate documents 201 and 200')
     assert.deepEqual(activate.responses['409'].content['application/problem+json'].schema.allOf[1].properties.code.enum, ['machine_limit_reached'])
-    for (const op of operationsOf(doc)) {
-      for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) < 400) continue
-        for (const code of response.content['application/problem+json'].schema.allOf[1].properties.code.enum) {
-          assert.equal(doc['x-problems'][code]?.status, Number(status), `${op.operationId}: ${code} is in x-problems with status ${status}`)
-        }
-      }
-    }
+    assertProblemsMatchCatalogue(doc)
   })
 
   it('when each documented operation is called wrongly (no token, wrong role, bad bodies, bad ids), every answer is documented', async () => {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import Stripe from 'stripe'
 import type { JsonResponse, TestClient } from '@platform/testkit'
+import { assertProblemsMatchCatalogue } from '@platform/platform/openapi-testing'
 import { assertDocumented, operationsOf, type Operation } from '../src/openapi-fixtures.ts'
 import { RELAXED_RATE_LIMITS } from '../src/http-fixtures.ts'
 import { registerAndLogin, startStack, type Stack } from '../src/stack.ts'
@@ -60,14 +61,7 @@ describe('GET /payments/openapi.json', () => {
     assert.deepEqual(webhook.security, [])
     assert.ok(webhook.parameters.some((p: any) => p.name === 'Stripe-Signature' && p.in === 'header' && p.required === true))
     assert.deepEqual(webhook.responses['400'].content['application/problem+json'].schema.allOf[1].properties.code.enum, ['invalid_signature'])
-    for (const op of operationsOf(doc)) {
-      for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) < 400) continue
-        for (const code of response.content['application/problem+json'].schema.allOf[1].properties.code.enum) {
-          assert.equal(doc['x-problems'][code]?.status, Number(status), `${op.operationId}: ${code} is in x-problems with status ${status}`)
-        }
-      }
-    }
+    assertProblemsMatchCatalogue(doc)
   })
 
   it('when each documented operation is called wrongly (no token, bad bodies, bad ids, no or a bad signature), every answer is documented', async () => {

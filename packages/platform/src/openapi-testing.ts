@@ -19,6 +19,23 @@ export async function catalogueCodesIn(dir: string, patterns: readonly RegExp[])
   return found
 }
 
+/**
+ * Every code the service's source (`dir`, found by `patterns`) or the kit can answer with is in
+ * the contracts catalogue and documented in the document's `x-problems`; `expected` are codes the
+ * scan must see, so a pattern that stops matching fails instead of checking nothing.
+ */
+export async function assertEmittedCodesDocumented(
+  doc: { 'x-problems': Record<string, unknown> },
+  source: { dir: string; patterns: readonly RegExp[]; expected: readonly string[] },
+): Promise<void> {
+  const emitted = new Set([...(await catalogueCodesIn(source.dir, source.patterns)), ...KIT_CODES])
+  for (const code of source.expected) assert.ok(emitted.has(code), `the scan sees ${code}`)
+  for (const code of emitted) {
+    assert.ok(code in problems, `${code} is in packages/contracts problems`)
+    assert.ok(code in doc['x-problems'], `${code} is documented in x-problems`)
+  }
+}
+
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true })
   const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)])))
