@@ -157,6 +157,59 @@ export function describeDatabaseContract(
       assert.deepEqual([items, counters], [[], []])
     })
 
+    it('when the first statement of a transaction fails, nothing of it stays and the next transaction works', async () => {
+      const db = await sharedDb()
+      const key = randomUUID()
+      await db.insertInto('contract_items').values({ key }).execute()
+
+      const failing = inTransaction(db, async (trx) => {
+        await trx.insertInto('contract_items').values({ key }).execute()
+        await trx.insertInto('contract_counters').values({ id: key, n: 1 }).execute()
+      })
+
+      await assert.rejects(failing, (err: { code?: string }) => err.code === '23505')
+      const after = await inTransaction(db, (trx) => trx.insertInto('contract_counters').values({ id: `${key}-after`, n: 2 }).returning('n').execute())
+      assert.deepEqual(after, [{ n: 2 }])
+      const counters = await db.selectFrom('contract_counters').select('id').where('id', 'in', [key, `${key}-after`]).execute()
+      assert.deepEqual(counters, [{ id: `${key}-after` }])
+    })
+
+    it('when a transaction runs statements with and without parameters, all run in it, at the isolation level asked for', async () => {
+      const db = await sharedDb()
+      type Seen = { xid: string; level: string }
+      const seen = await db
+        .transaction()
+        .setIsolationLevel('serializable')
+        .execute(async (trx) => {
+          const first = await sql<Seen>`select txid_current()::text as xid, current_setting('transaction_isolation') as level, ${1}::int as one`.execute(trx)
+          const second = await sql<Seen>`select txid_current()::text as xid, current_setting('transaction_isolation') as level`.execute(trx)
+          return [first.rows[0]!, second.rows[0]!].map(({ xid, level }) => ({ xid, level }))
+        })
+      assert.equal(seen[0]!.level, 'serializable')
+      assert.deepEqual(seen[1], seen[0])
+
+      const plainFirst = await inTransaction(db, async (trx) => {
+        const first = await sql<Seen>`select txid_current()::text as xid`.execute(trx)
+        const second = await sql<Seen>`select txid_current()::text as xid, ${1}::int as one`.execute(trx)
+        return [first.rows[0]!.xid, second.rows[0]!.xid]
+      })
+      assert.equal(plainFirst[1], plainFirst[0])
+    })
+
+    it('when a transaction runs no statement, it resolves or rejects as its function did', async () => {
+      const db = await sharedDb()
+
+      assert.equal(await inTransaction(db, async () => 42), 42)
+      await assert.rejects(
+        inTransaction(db, async () => {
+          throw new Error('changed my mind')
+        }),
+        /changed my mind/,
+      )
+      const rows = await sql<{ one: number }>`select ${1}::int as one`.execute(db)
+      assert.deepEqual(rows.rows, [{ one: 1 }])
+    })
+
     it('when two transactions lock the same row FOR UPDATE and increment it, it ends at +2', async () => {
       const db = await sharedDb()
       const id = randomUUID()

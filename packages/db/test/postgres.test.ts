@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { sql, type Migration } from 'kysely'
 import pg from 'pg'
+import { startTcpProxy } from '@platform/testkit'
 import { infraUrl, waitUntil } from '@platform/testkit/infra'
 import { describeDatabaseContract } from '../src/db.contract.ts'
 import { databaseNameOf } from '../src/database-url.ts'
 import { openDatabase } from '../src/open-database.ts'
+import { inTransaction } from '../src/transaction.ts'
 import { dropDatabase, uniqueDatabaseUrl } from '../src/testing.ts'
 
 const url = infraUrl('DATABASE_URL')
@@ -105,6 +107,33 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
     await assert.rejects(transaction)
     await database.ping()
     assert.equal(uncaught, undefined)
+  })
+
+  it('when a transaction runs, its BEGIN travels with its first statement: one round trip less, none without statements', async (t) => {
+    const dbUrl = uniqueDatabaseUrl(url!, 'db_begin')
+    t.after(() => dropDatabase(dbUrl))
+    const target = new URL(url!)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    t.after(() => proxy.close())
+    const viaProxy = new URL(dbUrl)
+    viaProxy.hostname = '127.0.0.1'
+    viaProxy.port = String(proxy.port)
+    const database = await openDatabase({ service: 'begin', url: viaProxy.toString(), migrations: {} })
+    t.after(() => database.close())
+    await sql`create table seen (id int primary key)`.execute(database.db)
+    const chunksOf = async (work: () => Promise<unknown>) => {
+      const before = proxy.sentChunks()
+      await work()
+      return proxy.sentChunks() - before
+    }
+
+    // BEGIN + INSERT, then COMMIT: two round trips where BEGIN alone used to take one more.
+    const written = await chunksOf(() => inTransaction(database.db, (trx) => sql`insert into seen values (${1})`.execute(trx)))
+    const idle = await chunksOf(() => inTransaction(database.db, async () => 'nothing to do'))
+
+    assert.deepEqual({ written, idle }, { written: 2, idle: 0 })
+    const { rows } = await sql<{ id: number }>`select id from seen`.execute(database.db)
+    assert.deepEqual(rows, [{ id: 1 }])
   })
 
   it('when a migration fails, rejects with its name and leaves no pool open', async (t) => {

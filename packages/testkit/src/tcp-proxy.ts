@@ -13,6 +13,8 @@ export type TcpProxy = {
    * they reach the server, its answer never comes back (a commit that happened, unheard).
    */
   cutAfterSending(matches: (sentSoFar: string) => boolean): void
+  /** How many chunks clients have sent so far: every round trip a client waits on takes at least one. */
+  sentChunks(): number
   close(): Promise<void>
 }
 
@@ -24,6 +26,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>()
   let cutOff = false
   let trigger: ((sentSoFar: string) => boolean) | undefined
+  let chunks = 0
   const server = createServer((client) => {
     if (cutOff) {
       client.destroy()
@@ -40,6 +43,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     let sent = ''
     client.on('data', (chunk: Buffer) => {
+      chunks++
       if (trigger) sent = (sent + chunk.toString('latin1')).slice(-64_000)
       if (!trigger?.(sent)) {
         upstream.write(chunk)
@@ -65,6 +69,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cutAfterSending(matches) {
       trigger = matches
     },
+    sentChunks: () => chunks,
     async close() {
       for (const socket of open) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
