@@ -93,7 +93,7 @@ export async function startAudit(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: 
       db,
       log,
       onCommitted: (result) => {
-        if (result.stored.length > 0) recordRelay.notify()
+        recordRelay.stored(result.stored)
         if (result.alerts.length > 0) outboxRelay.notify()
       },
     })

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { infraUrl, waitUntil } from '@platform/testkit/infra'
+import { createEnvelope } from '@platform/bus'
 import { inTransaction } from '@platform/db'
 import { sql } from 'kysely'
 import { verifyExport } from '../src/cli/verify-export.ts'
 import type { AuditRecord } from '../src/domain/record.ts'
+import { createChainWriter } from '../src/domain/ingest.ts'
 import { PREFETCH_DEFAULT } from '../src/events/consumer.ts'
 import { insertRecords } from '../src/store/records.ts'
 import { openHarness, type Harness, type Setup } from './helpers.ts'
@@ -60,6 +62,23 @@ for (const setup of setups) {
       // how this test reads what reached the audit.records exchange through the broker.
       const republished = async () => (await h.bus.deadLetters('test.records')).map((l) => JSON.parse(l.body) as AuditRecord).filter((r) => r.id === registered!.id || r.id === login!.id)
       await waitUntil(async () => (await republished()).length === 2, { timeoutMs: 10_000, what: 'two records on audit.records' })
+      assert.deepEqual((await republished()).sort((a, b) => a.seq - b.seq), stored)
+    })
+
+    it('when another writer appends between this replica\'s batches, every record is republished once, as stored', async (t) => {
+      const records = await h.bus.subscribe('test.records-mixed', ['auth.#'], async () => {}, { exchange: 'audit.records' })
+      t.after(() => records.close())
+      const [first] = await h.publish({ request_id: 'mixed-1' })
+      await h.waitForIds([first!.id])
+      // Records another replica wrote: this one's relay never saw them, so it reads them back.
+      const elsewhere = [createEnvelope({ type: 'auth.logout', source: 'auth', data: {} }), createEnvelope({ type: 'auth.logout', source: 'auth', data: {} })]
+      await createChainWriter(h.audit.deps.db).write(elsewhere.map((event) => ({ event, maybeStored: false })))
+      const [last] = await h.publish({ request_id: 'mixed-2' })
+      const ids = [first!.id, ...elsewhere.map((e) => e.id), last!.id]
+      const stored = await h.waitForIds(ids)
+
+      const republished = async () => (await h.bus.deadLetters('test.records-mixed')).map((l) => JSON.parse(l.body) as AuditRecord).filter((r) => ids.includes(r.id))
+      await waitUntil(async () => (await republished()).length >= ids.length, { timeoutMs: 10_000, what: 'four records on audit.records' })
       assert.deepEqual((await republished()).sort((a, b) => a.seq - b.seq), stored)
     })
 
