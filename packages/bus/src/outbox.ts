@@ -34,6 +34,10 @@ const IDLE_MS_DEFAULT = 150
 const RETRY_DELAY_BASE_MS = 500
 const RETRY_DELAY_MAX_MS = 60_000
 const LAST_ERROR_MAX_LENGTH = 2_000
+const KEEP_MS_DEFAULT = 7 * 86_400_000
+const PRUNE_EVERY_MS_DEFAULT = 3_600_000
+/** Rows deleted per statement when pruning, so a long-neglected table never takes one long lock. */
+const PRUNE_CHUNK = 5_000
 
 /**
  * Creates `outbox` and `inbox`; add it to the service's migrations, under a name that sorts
@@ -141,6 +145,13 @@ export type OutboxRelayOptions<DB extends OutboxTables> = {
   retryBaseMs?: number
   retryMaxMs?: number
   /**
+   * How long published outbox rows (for inspection) and inbox records (against late
+   * redeliveries) are kept; the relay deletes older ones every `pruneEveryMs`. Default 7 days and
+   * 1 hour. Keep inbox records longer than the broker could redeliver an event.
+   */
+  keepMs?: number
+  pruneEveryMs?: number
+  /**
    * The service's registry: the relay adds `outbox_lag_seconds`, the age of the oldest event not
    * yet published (0 when none waits), read from the table at scrape time. It grows while the
    * broker is unreachable or the relay stopped, whichever replica's relay that is.
@@ -175,7 +186,10 @@ export type OutboxRelay = {
  * and before the commit publishes the batch again, which consumers absorb by event id.
  * There is no order across the rows of a batch, nor across batches in flight together.
  *
- * The loop polls every `idleMs` while idle, and works through full batches back to back.
+ * The loop polls every `idleMs` while idle, and works through full batches back to back. Every
+ * `pruneEveryMs` the relay also deletes published rows and inbox records older than `keepMs`
+ * ({@link pruneOutbox}), so neither table grows without bound; replicas pruning at once only
+ * find less to delete.
  * On PGlite the claim transaction holds the only connection while it publishes, so a slow
  * broker (up to the bus timeout) delays the service's other queries.
  *
@@ -193,6 +207,8 @@ export function createOutboxRelay<DB extends OutboxTables>(
   const idleMs = opts.idleMs ?? IDLE_MS_DEFAULT
   const retryBaseMs = opts.retryBaseMs ?? RETRY_DELAY_BASE_MS
   const retryMaxMs = opts.retryMaxMs ?? RETRY_DELAY_MAX_MS
+  const keepMs = opts.keepMs ?? KEEP_MS_DEFAULT
+  const pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS_DEFAULT
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a whole number >= 1, got ${batchSize}`)
   }
@@ -299,9 +315,31 @@ export function createOutboxRelay<DB extends OutboxTables>(
     onError: (err) => opts.log?.error({ err: errorMessage(err) }, 'outbox relay batch failed; retrying'),
   })
 
+  let pruneTimer: NodeJS.Timeout | undefined
+  let pruning: Promise<void> | undefined
+  const prune = () => {
+    pruning ??= pruneOutbox(db, { olderThanMs: keepMs })
+      .then(
+        (deleted) => {
+          if (deleted.outbox > 0 || deleted.inbox > 0) opts.log?.info(deleted, 'outbox and inbox pruned')
+        },
+        (err: unknown) => opts.log?.warn({ err: errorMessage(err) }, 'outbox prune failed; trying again later'),
+      )
+      .finally(() => {
+        pruning = undefined
+      })
+  }
+
   return {
-    start: loop.start,
-    stop: loop.stop,
+    start() {
+      loop.start()
+      pruneTimer ??= setInterval(prune, pruneEveryMs).unref()
+    },
+    async stop() {
+      clearInterval(pruneTimer)
+      pruneTimer = undefined
+      await Promise.all([loop.stop(), pruning])
+    },
     flushOnce,
     notify: loop.notify,
   }
@@ -350,9 +388,10 @@ export async function handleOnce<DB extends OutboxTables>(
 }
 
 /**
- * Deletes outbox rows published, and inbox rows recorded, more than `olderThanMs` ago; returns
- * how many of each. Keep inbox rows longer than the broker could redeliver an event (the DLQ
- * aside): a pruned row lets a very late duplicate through.
+ * Deletes outbox rows published, and inbox rows recorded, more than `olderThanMs` ago, a few
+ * thousand per statement; returns how many of each. The relay runs it every `pruneEveryMs`. Keep
+ * inbox rows longer than the broker could redeliver an event (the DLQ aside): a pruned row lets
+ * a very late duplicate through.
  */
 export async function pruneOutbox<DB extends OutboxTables>(
   db: Kysely<DB>,
@@ -360,12 +399,23 @@ export async function pruneOutbox<DB extends OutboxTables>(
 ): Promise<{ outbox: number; inbox: number }> {
   const view = outboxView(db)
   const cutoff = sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`
-  const outbox = await view
-    .deleteFrom('outbox')
-    .where('published_at', '<', cutoff)
-    .executeTakeFirst()
-  const inbox = await view.deleteFrom('inbox').where('processed_at', '<', cutoff).executeTakeFirst()
-  return { outbox: Number(outbox.numDeletedRows), inbox: Number(inbox.numDeletedRows) }
+  const outbox = await inChunks(() =>
+    sql`delete from outbox where id in (select id from outbox where published_at < ${cutoff} limit ${PRUNE_CHUNK})`.execute(view),
+  )
+  const inbox = await inChunks(() =>
+    sql`delete from inbox where ctid in (select ctid from inbox where processed_at < ${cutoff} limit ${PRUNE_CHUNK})`.execute(view),
+  )
+  return { outbox, inbox }
+}
+
+/** Runs a chunked DELETE until a chunk comes back short; returns how many rows went in all. */
+async function inChunks(deleteChunk: () => Promise<{ numAffectedRows?: bigint }>): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const n = Number((await deleteChunk()).numAffectedRows ?? 0)
+    deleted += n
+    if (n < PRUNE_CHUNK) return deleted
+  }
 }
 
 /**

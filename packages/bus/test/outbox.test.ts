@@ -234,6 +234,32 @@ function describeOutbox(name: string, open: Open, opts: { skip?: boolean } = {})
           [pending.id],
         )
       })
+      it('when the relay runs, it prunes published rows and inbox records older than keepMs, and keeps what is not published', async (t) => {
+        const { db } = await open(t)
+        const stuck = event('auth.login.failed')
+        const bus: Pick<Bus, 'publish'> = {
+          async publish(envelope) {
+            if (envelope.id === stuck.id) throw new Error('this one never goes out')
+          },
+        }
+        const published = event('auth.login.failed')
+        await inTransaction(db, async (trx) => {
+          await writeEvent(trx, published)
+          await writeEvent(trx, stuck)
+        })
+        await handleOnce(db, 'audit', published.id, async () => {})
+        const relay = createOutboxRelay({ db, bus, idleMs: 10, keepMs: 0, pruneEveryMs: 20 })
+
+        relay.start()
+        t.after(() => relay.stop())
+        await waitUntil(async () => (await outboxRows(db)).length === 1 && (await db.selectFrom('inbox').select('event_id').execute()).length === 0, {
+          what: 'the published row and the inbox record to be pruned',
+        })
+        await relay.stop()
+
+        const [left] = await outboxRows(db)
+        assert.deepEqual({ id: left!.id, published: left!.published_at !== null }, { id: stuck.id, published: false })
+      })
     })
 
     describe('handleOnce', () => {

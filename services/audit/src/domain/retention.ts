@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely'
 import { inTransaction } from '@platform/db'
-import { pruneOutbox } from '@platform/bus/outbox'
 import { forgetAlertsBefore } from '../store/alert-state.ts'
 import { lockChainHead, moveAnchor } from '../store/chain-head.ts'
 import { deleteDigestsBefore } from '../store/digests.ts'
@@ -9,8 +8,6 @@ import { FAILED_LOGIN_WINDOW_S } from './alerts.ts'
 
 /** Records deleted per transaction, so a big purge never holds the chain head for long. */
 const PURGE_CHUNK_DEFAULT = 5_000
-/** Sent outbox rows are kept this long for inspection. */
-const OUTBOX_KEEP_MS = 7 * 86_400_000
 
 export type PurgeResult = { purged: number; anchor: { seq: number; hash: string } }
 
@@ -20,8 +17,8 @@ export type PurgeResult = { purged: number; anchor: { seq: number; hash: string 
  * after the cutoff), and the hash of the last record removed becomes the chain's anchor: the
  * `prev_hash` the first remaining record must carry, where integrity checks now start. Records
  * not yet republished on `audit.records` are kept whatever their age. Works in chunks, each its
- * own transaction under the chain-head lock. Also drops digests (all but the latest), alert
- * state and sent outbox rows that have outlived their use.
+ * own transaction under the chain-head lock. Also drops digests (all but the latest) and alert
+ * state that have outlived their use (the outbox relay prunes its own tables).
  */
 export async function purgeExpired(db: Kysely<AuditDatabase>, opts: { cutoff: Date; chunk?: number }): Promise<PurgeResult> {
   const chunk = opts.chunk ?? PURGE_CHUNK_DEFAULT
@@ -48,6 +45,5 @@ export async function purgeExpired(db: Kysely<AuditDatabase>, opts: { cutoff: Da
   }
   await deleteDigestsBefore(db, cutoff)
   await forgetAlertsBefore(db, new Date(Date.now() - 2 * FAILED_LOGIN_WINDOW_S * 1000).toISOString())
-  await pruneOutbox(db, { olderThanMs: OUTBOX_KEEP_MS })
   return { purged, anchor }
 }
