@@ -1,8 +1,8 @@
-import { inTransaction, type Executor } from '@platform/db'
+import { deleteInChunks, inTransaction, type Executor } from '@platform/db'
 import { sql, type ColumnType, type Kysely, type Migration, type Transaction } from 'kysely'
 import { BusUnavailableError, errorMessage, type Bus, type BusLogger } from './bus.ts'
 import { parseEnvelope, type EventEnvelope } from './envelope.ts'
-import { createGauge, createPollLoop, type Metrics } from '@platform/platform'
+import { createGauge, createPollLoop, repeat, type Metrics, type RepeatingJob } from '@platform/platform'
 
 /** Rows of the `outbox` table: one event waiting for, or done with, its publish. */
 export type OutboxTable = {
@@ -36,8 +36,6 @@ const RETRY_DELAY_MAX_MS = 60_000
 const LAST_ERROR_MAX_LENGTH = 2_000
 const KEEP_MS_DEFAULT = 7 * 86_400_000
 const PRUNE_EVERY_MS_DEFAULT = 3_600_000
-/** Rows deleted per statement when pruning, so a long-neglected table never takes one long lock. */
-const PRUNE_CHUNK = 5_000
 
 /**
  * Creates `outbox` and `inbox`; add it to the service's migrations, under a name that sorts
@@ -315,30 +313,26 @@ export function createOutboxRelay<DB extends OutboxTables>(
     onError: (err) => opts.log?.error({ err: errorMessage(err) }, 'outbox relay batch failed; retrying'),
   })
 
-  let pruneTimer: NodeJS.Timeout | undefined
-  let pruning: Promise<void> | undefined
-  const prune = () => {
-    pruning ??= pruneOutbox(db, { olderThanMs: keepMs })
-      .then(
-        (deleted) => {
-          if (deleted.outbox > 0 || deleted.inbox > 0) opts.log?.info(deleted, 'outbox and inbox pruned')
-        },
-        (err: unknown) => opts.log?.warn({ err: errorMessage(err) }, 'outbox prune failed; trying again later'),
-      )
-      .finally(() => {
-        pruning = undefined
-      })
+  let pruning: RepeatingJob | undefined
+  const prune = async () => {
+    const deleted = await pruneOutbox(db, { olderThanMs: keepMs })
+    if (deleted.outbox > 0 || deleted.inbox > 0) opts.log?.info(deleted, 'outbox and inbox pruned')
+    return pruneEveryMs
   }
 
   return {
     start() {
       loop.start()
-      pruneTimer ??= setInterval(prune, pruneEveryMs).unref()
+      pruning ??= repeat(prune, {
+        firstDelayMs: pruneEveryMs,
+        retryMs: pruneEveryMs,
+        onError: (err) => opts.log?.warn({ err: errorMessage(err) }, 'outbox prune failed; trying again later'),
+      })
     },
     async stop() {
-      clearInterval(pruneTimer)
-      pruneTimer = undefined
-      await Promise.all([loop.stop(), pruning])
+      const job = pruning
+      pruning = undefined
+      await Promise.all([loop.stop(), job?.stop()])
     },
     flushOnce,
     notify: loop.notify,
@@ -399,23 +393,13 @@ export async function pruneOutbox<DB extends OutboxTables>(
 ): Promise<{ outbox: number; inbox: number }> {
   const view = outboxView(db)
   const cutoff = sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`
-  const outbox = await inChunks(() =>
-    sql`delete from outbox where id in (select id from outbox where published_at < ${cutoff} limit ${PRUNE_CHUNK})`.execute(view),
+  const outbox = await deleteInChunks((limit) =>
+    sql`delete from outbox where id in (select id from outbox where published_at < ${cutoff} limit ${limit})`.execute(view),
   )
-  const inbox = await inChunks(() =>
-    sql`delete from inbox where ctid in (select ctid from inbox where processed_at < ${cutoff} limit ${PRUNE_CHUNK})`.execute(view),
+  const inbox = await deleteInChunks((limit) =>
+    sql`delete from inbox where ctid in (select ctid from inbox where processed_at < ${cutoff} limit ${limit})`.execute(view),
   )
   return { outbox, inbox }
-}
-
-/** Runs a chunked DELETE until a chunk comes back short; returns how many rows went in all. */
-async function inChunks(deleteChunk: () => Promise<{ numAffectedRows?: bigint }>): Promise<number> {
-  let deleted = 0
-  for (;;) {
-    const n = Number((await deleteChunk()).numAffectedRows ?? 0)
-    deleted += n
-    if (n < PRUNE_CHUNK) return deleted
-  }
 }
 
 /**

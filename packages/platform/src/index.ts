@@ -12,3 +12,4 @@ export { hmacHex, safeEqual, sealSecret, sha256Base64url, sha256Hex, unsealSecre
 export { resolveSecret, type SecretSource } from './secrets.ts'
 export { commonEnv, jsonSchema, portSchema, secondsSchema, urlSchema } from './env-schemas.ts'
 export { createPollLoop, type PollLoop, type PollLoopOptions } from './poll-loop.ts'
+export { repeat, type RepeatingJob } from './repeat.ts'

@@ -4,7 +4,7 @@ import { openBus, type Bus } from '@platform/bus'
 import { createOutboxRelay } from '@platform/bus/outbox'
 import { databaseUrlFor, openDatabase } from '@platform/db'
 import { createMemoryKv, createRedisKv, type Kv } from '@platform/kv'
-import { closeServer, createCounter, createLogger, createMetrics, resolveSecret, type Logger } from '@platform/platform'
+import { closeServer, createCounter, createLogger, createMetrics, repeat, resolveSecret, type Logger } from '@platform/platform'
 import { createAuthApp } from './app.ts'
 import { loadAuthConfig, type AuthConfig } from './config.ts'
 import { ensureBootstrapAdmin } from './domain/admin-users.ts'
@@ -14,9 +14,13 @@ import { loadConfiguredSigningKey } from './domain/key-ring.ts'
 import { createRevocationList } from './domain/revocation-list.ts'
 import { openKeyRing } from './domain/signing-keys.ts'
 import { createAuthEvents } from './events/publish.ts'
+import { pruneExpired } from './store/housekeeping.ts'
 import { findUserByEmail } from './store/users.ts'
 import { authMigrations } from './store/migrations/index.ts'
 import type { AuthDatabase } from './store/schema.ts'
+
+/** How often each replica deletes expired sessions, link tokens and revocations (replicas overlap harmlessly). */
+const HOUSEKEEPING_EVERY_MS = 3_600_000
 
 export type RunningAuth = {
   url: string
@@ -91,6 +95,16 @@ export async function startAuth(opts: { env: NodeJS.ProcessEnv; kv?: Kv; bus?: B
     await revocations.sync()
     revocations.start()
     stopping.push(() => revocations.stop())
+
+    const housekeeping = repeat(
+      async () => {
+        const pruned = await pruneExpired(database.db, new Date())
+        if (pruned.sessions + pruned.revocations + pruned.linkTokens > 0) log.info(pruned, 'expired sessions, link tokens and revocations deleted')
+        return HOUSEKEEPING_EVERY_MS
+      },
+      { firstDelayMs: HOUSEKEEPING_EVERY_MS, retryMs: HOUSEKEEPING_EVERY_MS, onError: (err) => log.warn({ err }, 'housekeeping failed; trying again later') },
+    )
+    stopping.push(() => housekeeping.stop())
 
     const passwordChecks = createCounter(metrics, {
       name: 'auth_password_checks_total',

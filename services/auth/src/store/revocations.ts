@@ -29,7 +29,3 @@ export async function maxRevocationSeq(db: Db): Promise<string> {
   const row = await db.selectFrom('revocations').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst()
   return row?.max == null ? '0' : String(row.max)
 }
-
-export async function purgeExpiredRevocations(db: Db, now: Date): Promise<void> {
-  await db.deleteFrom('revocations').where('expires_at', '<=', now).execute()
-}

@@ -7,6 +7,7 @@ import * as createPasswordResetTokens from './0005-create-password-reset-tokens.
 import * as rotateRefreshTokenFunction from './0006-rotate-refresh-token-function.ts'
 import * as roomForHotUpdates from './0007-room-for-hot-updates.ts'
 import * as rotateWithOneSessionUpdate from './0008-rotate-with-one-session-update.ts'
+import * as indexSessionExpiry from './0009-index-session-expiry.ts'
 
 /** Auth's migrations in order; applied at start by `openDatabase`. */
 export const authMigrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const authMigrations: Record<string, Migration> = {
   '0006-rotate-refresh-token-function': rotateRefreshTokenFunction,
   '0007-room-for-hot-updates': roomForHotUpdates,
   '0008-rotate-with-one-session-update': rotateWithOneSessionUpdate,
+  '0009-index-session-expiry': indexSessionExpiry,
 }
