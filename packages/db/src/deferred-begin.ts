@@ -13,8 +13,15 @@ import pg from 'pg'
  * multi-statement scripts of migrations) goes out after a BEGIN of its own, as before.
  */
 export function deferBegin(pool: pg.Pool): PostgresPool {
+  // One wrapper per pooled connection, made once: kysely checks a connection out for every query.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   return {
-    connect: async () => deferredBeginClient(await pool.connect()),
+    async connect() {
+      const client = await pool.connect()
+      let wrapper = wrappers.get(client)
+      if (!wrapper) wrappers.set(client, (wrapper = deferredBeginClient(client)))
+      return wrapper
+    },
     end: () => pool.end(),
   }
 }
@@ -24,22 +31,20 @@ type Result = { command: string; rowCount: number | null; rows: unknown[] }
 
 const BEGIN = /^(?:begin|start transaction(?: [a-z ]+)?)$/i
 const END = /^(?:commit|rollback)$/i
+const answered = (command: string): Promise<Result> => Promise.resolve({ command, rowCount: null, rows: [] })
 
 function deferredBeginClient(client: pg.PoolClient): PostgresPoolClient {
   let heldBegin: string | undefined
-  const query = async (text: string, parameters: readonly unknown[]): Promise<Result> => {
-    if (BEGIN.test(text)) {
-      heldBegin = text
-      return { command: 'BEGIN', rowCount: null, rows: [] }
-    }
+  const query = (text: string, parameters: readonly unknown[]): Promise<Result> => {
     const begin = heldBegin
-    heldBegin = undefined
-    if (begin === undefined) return client.query(text, parameters as unknown[])
-    if (END.test(text)) return { command: text.toUpperCase(), rowCount: null, rows: [] }
-    if (parameters.length === 0) {
-      await client.query(begin)
-      return client.query(text, [])
+    if (begin === undefined) {
+      if (!BEGIN.test(text)) return client.query(text, parameters as unknown[])
+      heldBegin = text
+      return answered('BEGIN')
     }
+    heldBegin = undefined
+    if (END.test(text)) return answered(text.toUpperCase())
+    if (parameters.length === 0) return client.query(begin).then(() => client.query(text, []))
     return submit(client, new BeginThenQuery(begin, text, parameters))
   }
   return {
