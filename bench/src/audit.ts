@@ -13,12 +13,13 @@ import { fileURLToPath } from 'node:url'
 import amqp from 'amqplib'
 import { sql, type Kysely, type Migration } from 'kysely'
 import { createAmqpBus, createEnvelope, createMemoryBus, namespacedBus, type EventEnvelope, type InspectableBus } from '@platform/bus'
-import { createOutboxRelay, OUTBOX_BATCH_SIZE_DEFAULT, outboxMigration, writeEvent, type OutboxTables } from '@platform/bus/outbox'
+import { createOutboxRelay, OUTBOX_BATCH_SIZE_DEFAULT, outboxMigration, writeEvent, type OutboxRelay, type OutboxTables } from '@platform/bus/outbox'
 import { inTransaction, openDatabase } from '@platform/db'
 import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { startAudit } from '@platform/audit/start'
 import { createChainWriter } from '../../services/audit/src/domain/ingest.ts'
 import { BATCH_SIZE_DEFAULT } from '../../services/audit/src/events/consumer.ts'
+import { startIpcProcess } from './processes.ts'
 
 export type AuditBenchRow = { figure: string; value: string; baseline: string; ratio: number | null; target: string }
 
@@ -41,6 +42,7 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
   const db = audit.deps.db
   const rows: AuditBenchRow[] = []
   const where = `${amqpUrl ? 'RabbitMQ' : 'in-process bus'}, ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`
+  let closeRelay: (() => Promise<void>) | undefined
   try {
     const lastSeq = async () => Number((await db.selectFrom('audit_chain_head').select('last_seq').executeTakeFirstOrThrow()).last_seq)
     const eventsOf = (n: number, tag: string) => Array.from({ length: n }, (_, i) => sampleEvent(tag, i))
@@ -58,7 +60,8 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }
-    const relay = createOutboxRelay({ db: producer.db, bus })
+    const relay = await startProducerRelay({ amqpUrl, producerDb, prefix, inProcess: () => createOutboxRelay({ db: producer.db, bus }) })
+    closeRelay = relay.close
     const fillOutbox = async (events: EventEnvelope[]) => {
       for (let i = 0; i < events.length; i += PUBLISH_CHUNK) {
         await inTransaction(producer.db, async (trx) => {
@@ -82,7 +85,7 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
     const rawPublishRate = amqpUrl ? await rawPublishRateOf(amqpUrl, `${prefix}raw`, eventsOf(EVENTS, 'raw-publish')) : undefined
     const release = await holdChainHead(db)
     const relayStart = performance.now()
-    relay.start()
+    await relay.start()
     while ((await unpublished()) > 0) await new Promise((resolve) => setTimeout(resolve, 10))
     const relayRate = EVENTS / ((performance.now() - relayStart) / 1000)
     await relay.stop()
@@ -96,7 +99,7 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
     await fillOutbox(eventsOf(EVENTS, 'e2e'))
     const e2eBase = base + EVENTS
     const e2eStart = performance.now()
-    relay.start()
+    await relay.start()
     const e2eRate = EVENTS / ((await waitFor(e2eBase + EVENTS, e2eStart)) / 1000)
     const ingestBase = e2eBase
 
@@ -158,6 +161,7 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
       { figure: `audit commit → stored p50 / p99 ms (${rate} events/s)`, value: `${pct(50)} / ${pct(99)}`, baseline: '', ratio: null, target: '' },
     )
   } finally {
+    await closeRelay?.()
     await audit.stop()
     await producer.close()
     if (amqpUrl) {
@@ -169,6 +173,33 @@ export async function measureAudit(opts: { seconds: number; log: (msg: string) =
     await rm(dataDir, { recursive: true, force: true })
   }
   return rows
+}
+
+/** The producer's outbox relay, driven from here wherever it runs. */
+type ProducerRelay = { start(): Promise<void>; stop(): Promise<void>; notify(): void; close(): Promise<void> }
+
+/**
+ * With a broker, the relay runs in a process of its own (bench/src/outbox-relay-process.ts), as a
+ * producer's relay runs in the producer, not on the audit consumer's event loop; `notify` crosses
+ * over IPC as a producer's commit would wake its relay. The in-process bus cannot cross a process,
+ * so without a broker the relay runs here.
+ */
+async function startProducerRelay(opts: { amqpUrl: string | undefined; producerDb: string | undefined; prefix: string; inProcess: () => OutboxRelay }): Promise<ProducerRelay> {
+  if (!opts.amqpUrl) {
+    const relay = opts.inProcess()
+    return { start: async () => relay.start(), stop: () => relay.stop(), notify: () => relay.notify(), close: () => relay.stop() }
+  }
+  const child = await startIpcProcess('bench/src/outbox-relay-process.ts', { PRODUCER_DATABASE_URL: opts.producerDb, AMQP_URL: opts.amqpUrl, BENCH_PREFIX: opts.prefix })
+  return {
+    start: async () => child.send('start'),
+    stop: () => child.request('stop', 'stopped'),
+    notify: () => child.send('notify'),
+    async close() {
+      const exited = new Promise((resolve) => child.child.once('exit', resolve))
+      child.send('close')
+      await exited
+    },
+  }
 }
 
 /** An event of the size auth's login events have, with a secret in it for the scrubber to find. */

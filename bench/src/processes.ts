@@ -34,3 +34,36 @@ export async function startProcess(
     },
   }
 }
+
+/**
+ * Runs a TypeScript entry point in its own process with an IPC channel, once it has sent
+ * 'ready'; `request` sends a command and waits for the child's answer.
+ */
+export async function startIpcProcess(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; send(command: string): void; request(command: string, answer: string): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const answered = (answer: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if (message !== answer) return
+        child.off('exit', onExit)
+        child.off('message', onMessage)
+        resolve()
+      }
+      const onExit = (code: number | null) => reject(new Error(`${entry} exited with ${code} before answering ${answer}`))
+      child.on('message', onMessage)
+      child.once('exit', onExit)
+    })
+  await answered('ready')
+  return {
+    child,
+    send: (command) => child.send(command),
+    async request(command, answer) {
+      const done = answered(answer)
+      child.send(command)
+      await done
+    },
+  }
+}
