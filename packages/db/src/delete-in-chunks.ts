@@ -1,5 +1,5 @@
 /** Rows one statement deletes at most, so a table neglected for long never takes one long lock. */
-export const DELETE_CHUNK = 5_000
+const DELETE_CHUNK = 5_000
 
 /**
  * Runs a DELETE of at most `limit` rows until one deletes fewer; returns how many went in all.

@@ -24,8 +24,3 @@ export async function listLiveRevocations(db: Db, afterSeq: string, now: Date, l
     .limit(limit)
     .execute()
 }
-
-export async function maxRevocationSeq(db: Db): Promise<string> {
-  const row = await db.selectFrom('revocations').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst()
-  return row?.max == null ? '0' : String(row.max)
-}
