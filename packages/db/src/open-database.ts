@@ -4,7 +4,7 @@ import { PGlite, types } from '@electric-sql/pglite'
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely'
 import pg from 'pg'
 import { databaseNameOf, withDatabaseName } from './database-url.ts'
-import { deferBegin } from './deferred-begin.ts'
+import { kyselyPool } from './postgres-pool.ts'
 import { PGliteDialect } from './pglite-dialect.ts'
 
 /**
@@ -99,7 +99,7 @@ async function openPostgres<DB>(
   // the client sits in a transaction between two statements, its 'error' would kill the process.
   // The next statement on it fails and reports to its caller; on release the pool drops it.
   pool.on('connect', (client) => client.on('error', () => {}))
-  return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool: deferBegin(pool) }) }), kind: 'postgres' }
+  return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool: kyselyPool(pool) }) }), kind: 'postgres' }
 }
 
 async function openPGlite<DB>(

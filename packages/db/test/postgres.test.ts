@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
-import { sql, type Migration } from 'kysely'
+import { after, describe, it, type TestContext } from 'node:test'
+import { Kysely, PostgresDialect, sql, type Migration } from 'kysely'
 import pg from 'pg'
 import { startTcpProxy } from '@platform/testkit'
 import { infraUrl, waitUntil } from '@platform/testkit/infra'
 import { describeDatabaseContract } from '../src/db.contract.ts'
 import { databaseNameOf } from '../src/database-url.ts'
 import { openDatabase } from '../src/open-database.ts'
+import { kyselyPool } from '../src/postgres-pool.ts'
 import { inTransaction } from '../src/transaction.ts'
 import { dropDatabase, uniqueDatabaseUrl } from '../src/testing.ts'
 
@@ -134,6 +135,89 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
     assert.deepEqual({ written, idle }, { written: 2, idle: 0 })
     const { rows } = await sql<{ id: number }>`select id from seen`.execute(database.db)
     assert.deepEqual(rows, [{ id: 1 }])
+  })
+
+  describe('prepared statements', () => {
+    /** A kysely on one connection of its own (the statements a connection keeps are per connection). */
+    const openOneConnection = async (t: TestContext, preparedStatements?: number) => {
+      const dbUrl = uniqueDatabaseUrl(url!, 'db_prepared')
+      const admin = new pg.Client({ connectionString: url })
+      await admin.connect()
+      await admin.query(`create database ${pg.escapeIdentifier(databaseNameOf(dbUrl))}`)
+      await admin.end()
+      const pool = new pg.Pool({ connectionString: dbUrl, max: 1 })
+      const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: kyselyPool(pool, { preparedStatements }) }) })
+      t.after(async () => {
+        await db.destroy()
+        await dropDatabase(dbUrl)
+      })
+      const prepared = async () => {
+        const { rows } = await sql<{ statement: string; runs: number }>`select statement, (generic_plans + custom_plans)::int as runs from pg_prepared_statements order by prepare_time`.execute(db)
+        return rows
+      }
+      return { db, prepared }
+    }
+
+    it('when a statement runs again, the connection runs the statement it prepared the first time', async (t) => {
+      const { db, prepared } = await openOneConnection(t)
+
+      for (let i = 0; i < 3; i++) await inTransaction(db, (trx) => sql`select ${i}::int as i`.execute(trx))
+      for (let i = 0; i < 2; i++) await sql`select ${i}::int as i`.execute(db)
+
+      assert.deepEqual(await prepared(), [{ statement: 'select $1::int as i', runs: 5 }])
+    })
+
+    it('when a connection has as many as it keeps, the least recently used one is closed', async (t) => {
+      const { db, prepared } = await openOneConnection(t, 2)
+
+      await sql`select ${1}::int as a`.execute(db)
+      await sql`select ${1}::int as b`.execute(db)
+      await sql`select ${1}::int as a`.execute(db)
+      await sql`select ${1}::int as c`.execute(db)
+
+      assert.deepEqual(
+        (await prepared()).map((p) => p.statement),
+        ['select $1::int as a', 'select $1::int as c'],
+      )
+    })
+
+    it('when a migration changes what a prepared statement returns, it is prepared again; only a transaction that ran statements before it fails, once', async (t) => {
+      const { db } = await openOneConnection(t)
+      await sql`create table things (id int primary key)`.execute(db)
+      await sql`insert into things values (1)`.execute(db)
+      const read = (executor: Kysely<unknown>) => sql<Record<string, unknown>>`select * from things where id = ${1}`.execute(executor).then((r) => r.rows)
+      const migrate = (column: string) => sql`alter table things add column ${sql.ref(column)} int not null default 0`.execute(db)
+      await read(db)
+
+      await migrate('alone')
+      const alone = await read(db)
+      await migrate('first')
+      const first = await inTransaction(db, (trx) => read(trx))
+      await migrate('later')
+      const later = inTransaction(db, async (trx) => {
+        await sql`insert into things (id) values (${2})`.execute(trx)
+        return read(trx)
+      })
+
+      assert.deepEqual(alone, [{ id: 1, alone: 0 }])
+      assert.deepEqual(first, [{ id: 1, alone: 0, first: 0 }])
+      // The error @platform/platform's isDependencyOutage answers with 503 and Retry-After.
+      await assert.rejects(later, { code: '0A000', message: /cached plan must not change result type/ })
+      assert.deepEqual(await inTransaction(db, (trx) => read(trx)), [{ id: 1, alone: 0, first: 0, later: 0 }])
+      assert.deepEqual(await sql`select id from things`.execute(db).then((r) => r.rows), [{ id: 1 }])
+    })
+
+    it('when pg cannot encode a parameter, that query fails and the statement works with the next one', async (t) => {
+      const { db } = await openOneConnection(t)
+      // In a transaction, where a statement the server lost could not simply be retried.
+      const echo = (value: unknown) => inTransaction(db, (trx) => sql<{ v: unknown }>`select ${value}::jsonb as v`.execute(trx)).then((r) => r.rows[0]!.v)
+      const unencodable = { big: 1n }
+
+      await assert.rejects(echo(unencodable), /BigInt/)
+      assert.deepEqual(await echo({ n: 1 }), { n: 1 })
+      await assert.rejects(echo(unencodable), /BigInt/)
+      assert.deepEqual(await echo({ n: 2 }), { n: 2 })
+    })
   })
 
   it('when a migration fails, rejects with its name and leaves no pool open', async (t) => {

@@ -25,6 +25,14 @@ describe('isDependencyOutage', () => {
     assert.equal(isDependencyOutage(new Error('timeout exceeded when trying to connect')), true)
   })
 
+  it('when a migration changed a table under a prepared statement, says outage: tried again, it is prepared afresh', () => {
+    const stale = Object.assign(new Error('cached plan must not change result type'), { code: '0A000' })
+    const unsupported = Object.assign(new Error('LOCK TABLE is not supported'), { code: '0A000' })
+
+    assert.equal(isDependencyOutage(stale), true)
+    assert.equal(isDependencyOutage(unsupported), false)
+  })
+
   it('when the error is about the request or the code (a constraint, a syntax error, a bug), says no outage', () => {
     for (const code of ['23505', '42601', '22P02']) assert.equal(isDependencyOutage(Object.assign(new Error(code), { code })), false, code)
     assert.equal(isDependencyOutage(new TypeError('x is undefined')), false)
