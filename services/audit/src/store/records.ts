@@ -79,10 +79,10 @@ export async function insertRecords(trx: Transaction<AuditDatabase>, records: re
     .execute()
 }
 
-/** Which of `ids` are already stored. */
+/** Which of `ids` are already stored. One array parameter, so every batch size runs one prepared statement. */
 export async function existingIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
-  const rows = await db.selectFrom('audit_records').select('id').where('id', 'in', ids).execute()
+  const rows = await db.selectFrom('audit_records').select('id').where(sql<boolean>`id = any(${ids}::uuid[])`).execute()
   return new Set(rows.map((r) => r.id))
 }
 

@@ -41,7 +41,7 @@ export async function claimDueDeliveries(
     return trx
       .updateTable('deliveries')
       .set({ claim_id: opts.claimId, next_attempt_at: sql<Date>`now() + make_interval(secs => ${opts.leaseMs / 1000})` })
-      .where('id', 'in', due.map((row) => row.id))
+      .where(sql<boolean>`id = any(${due.map((row) => row.id)}::uuid[])`)
       .returningAll()
       .execute()
   })
@@ -56,7 +56,7 @@ export async function releaseClaims(db: Executor<NotificationDatabase>, claimIds
   const result = await db
     .updateTable('deliveries')
     .set({ claim_id: null, next_attempt_at: sql<Date>`now()` })
-    .where('claim_id', 'in', [...claimIds])
+    .where(sql<boolean>`claim_id = any(${[...claimIds]}::uuid[])`)
     .where('status', 'in', ['pending', 'retrying'])
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
