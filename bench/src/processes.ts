@@ -1,7 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/**
+ * With BENCH_CPU_PROF_DIR set, every server process writes V8 CPU profiles (one per thread) when
+ * it exits, in a folder named after its entry point; open them in Chrome DevTools or speedscope.
+ */
+function profileArgs(entry: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, entry.replace(/\.ts$/, '').replaceAll('/', '_'))}`] : []
+}
 
 /** Runs a TypeScript entry point in its own process, so load and server never share a thread. */
 export async function startProcess(
@@ -9,7 +19,7 @@ export async function startProcess(
   env: NodeJS.ProcessEnv,
   ready: RegExp = /listening (\d+)/,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...profileArgs(entry), '--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -43,7 +53,7 @@ export async function startIpcProcess(
   entry: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; send(command: string): void; request(command: string, answer: string): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = spawn(process.execPath, [...profileArgs(entry), '--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const answered = (answer: string) =>
     new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
