@@ -82,6 +82,11 @@ export function createRedisKv(opts: RedisKvOptions): Kv {
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: commandTimeoutMs,
+    // Commands issued in one turn of the event loop leave in one write, and their replies come
+    // back in one: under load the gateway sends about one Redis write per eight requests instead
+    // of one each. A command queued behind a pipeline in flight starts its timeout when sent, so
+    // a hung server still rejects it within about 2 × commandTimeoutMs.
+    enableAutoPipelining: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) =>
       Math.min(RECONNECT_DELAY_MIN_MS * 2 ** Math.min(times - 1, 16), RECONNECT_DELAY_MAX_MS),

@@ -11,7 +11,8 @@ const hasRedisServer = !spawnSync('redis-server', ['--version']).error
 if (!hasRedisServer && process.env.REQUIRE_INFRA === '1') {
   throw new Error('redis-server is not on PATH but REQUIRE_INFRA=1 demands the outage test')
 }
-// Generous: the store answers within ~2 × commandTimeoutMs (1 s); this only stops a hang.
+// Generous: the store answers within ~2 × commandTimeoutMs (1 s), also for calls queued behind
+// an auto-pipeline in flight; this only stops a hang.
 const REJECT_WITHIN_MS = 3_000
 
 describe('redis kv: outage and recovery', { skip: !hasRedisServer }, () => {
@@ -46,6 +47,27 @@ describe('redis kv: outage and recovery', { skip: !hasRedisServer }, () => {
     assert.equal(await kv.get('after'), 'v2')
     assert.equal((await kv.hit('after-hit', 60_000)).count, 1)
     assert.equal((await kv.hit('after-hit', 60_000)).count, 2)
+  })
+
+  it('when Redis stops answering with the connection open, every call in flight or queued rejects, and the same instance works once it answers again', async (t) => {
+    const port = await freePort()
+    const server = await startServer(port)
+    t.after(() => stopServer(server))
+    const kv = createRedisKv({ url: `redis://127.0.0.1:${port}`, prefix: `hang:${randomUUID()}:`, commandTimeoutMs: 500 })
+    t.after(() => kv.close())
+    await kv.set('before', 'v')
+
+    server.kill('SIGSTOP')
+    t.after(() => server.kill('SIGCONT'))
+    // Calls in two turns of the event loop: the second turn's wait behind the first turn's.
+    const first = Array.from({ length: 10 }, (_, i) => kv.hit(`hang-${i}`, 60_000))
+    await new Promise((resolve) => setImmediate(resolve))
+    const second = Array.from({ length: 10 }, () => kv.get('before'))
+    await Promise.all([...first, ...second].map((call) => rejectsUnavailable(call)))
+    server.kill('SIGCONT')
+
+    await waitUntil(() => answers(kv), { timeoutMs: 10_000, what: 'the kv to answer again' })
+    assert.equal(await kv.get('before'), 'v')
   })
 })
 
