@@ -3,7 +3,7 @@ import pg from 'pg'
 import { PreparedStatements } from './prepared-statements.ts'
 
 /** How many statements each connection keeps prepared (pgx keeps 512, Npgsql as configured). */
-export const PREPARED_STATEMENTS_PER_CONNECTION = 100
+const PREPARED_STATEMENTS_PER_CONNECTION = 100
 
 /**
  * A `pg.Pool` for kysely that saves the server work and round trips every service repeats:

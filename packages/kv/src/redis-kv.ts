@@ -83,9 +83,9 @@ export function createRedisKv(opts: RedisKvOptions): Kv {
     autoResendUnfulfilledCommands: false,
     commandTimeout: commandTimeoutMs,
     // Commands issued in one turn of the event loop leave in one write, and their replies come
-    // back in one: under load the gateway sends about one Redis write per eight requests instead
-    // of one each. A command queued behind a pipeline in flight starts its timeout when sent, so
-    // a hung server still rejects it within about 2 × commandTimeoutMs.
+    // back in one: under load the gateway makes about one Redis write per five requests instead
+    // of one each, and Redis one per eight. A command queued behind a pipeline in flight starts
+    // its timeout when sent, so a hung server still rejects it within about 2 × commandTimeoutMs.
     enableAutoPipelining: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) =>
