@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const OUTPUT_TAIL_CHARS = 8000
 
 /**
  * With BENCH_CPU_PROF_DIR set, every server process writes V8 CPU profiles (one per thread) when
@@ -20,17 +21,20 @@ export async function startProcess(
   ready: RegExp = /listening (\d+)/,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [...profileArgs(entry), '--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Only the tail is kept (for the error when the process dies): a server logging through a
+  // whole run would otherwise grow this string, and the load generator's heap, without bound.
   let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS)
+  }
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      output += chunk.toString()
+      keep(chunk)
       const found = ready.exec(output)
       if (found) resolve(found)
     }
     child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-    })
+    child.stderr!.on('data', keep)
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output.slice(-2000)}`)))
   })
   return {
