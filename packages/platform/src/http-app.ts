@@ -114,13 +114,14 @@ function mountBodyParsing(app: Express, opts: HttpAppOptions): void {
   const limit = opts.bodyLimit ?? '1mb'
   const formPaths = new Set(opts.formPaths ?? [])
   const rawPaths = new Set(opts.rawBodyPaths ?? [])
+  const parseRaw = express.raw({ limit, type: () => true })
+  const parseJson = express.json({ limit, strict: false })
+  const parseForm = express.urlencoded({ limit, extended: false })
   app.use((req, res, next) => {
     if (!BODY_METHODS.has(req.method) || !hasBody(req)) return next()
-    if (rawPaths.has(req.path)) return express.raw({ limit, type: () => true })(req, res, next)
-    if (req.is('application/json')) return express.json({ limit, strict: false })(req, res, next)
-    if (formPaths.has(req.path) && req.is('application/x-www-form-urlencoded')) {
-      return express.urlencoded({ limit, extended: false })(req, res, next)
-    }
+    if (rawPaths.has(req.path)) return parseRaw(req, res, next)
+    if (req.is('application/json')) return parseJson(req, res, next)
+    if (formPaths.has(req.path) && req.is('application/x-www-form-urlencoded')) return parseForm(req, res, next)
     sendProblem(res, 'unsupported_media_type', 'Send the body as application/json')
   })
 }
