@@ -13,6 +13,7 @@ import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { createTestClient } from '@platform/testkit'
 import { createLicenseVerifier, keySetFromJwks, verifyLicenseSignature, type Jwks } from '@platform/license-client'
 import { ARGON2_OPTIONS } from '../../services/auth/src/domain/passwords.ts'
+import { cpuPerOperation, cpuSnapshot } from './cpu.ts'
 import { startProcess } from './processes.ts'
 import { measureAudit } from './audit.ts'
 import { measureRefresh } from './refresh.ts'
@@ -27,6 +28,8 @@ const databaseUrl = process.env.DATABASE_URL
 
 type Row = { figure: string; value: string; baseline: string; ratio: number | null; target: string }
 const rows: Row[] = []
+/** CPU milliseconds per operation of each process, for the HTTP figures (bench/src/cpu.ts). */
+const cpuRows: { operation: string; ms: Record<string, number> }[] = []
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
 
 async function load(opts: autocannon.Options & { ca: Buffer }) {
@@ -74,6 +77,17 @@ const caPath = join(dataDir, 'tls', 'ca.pem')
 const ca = await readFile(caPath)
 const baseline = await startProcess('bench/src/baseline-proxy.ts', { UPSTREAM_URL: upstreamUrl, CERT: join(dataDir, 'tls', 'cert.pem'), KEY: join(dataDir, 'tls', 'key.pem') })
 const baselineUrl = `https://localhost:${baseline.match[1]}`
+const serverProcesses = { gateway: gateway.child.pid, services: services.child.pid, 'license replica': license.child.pid, 'baseline proxy': baseline.child.pid, upstream: upstream.child.pid }
+
+/** Runs `measure` and records the CPU each process spent per operation meanwhile. */
+async function counted<T>(operation: string, measure: () => Promise<T>, operations: (result: T) => number): Promise<T> {
+  const before = cpuSnapshot(serverProcesses)
+  const result = await measure()
+  const ms = cpuPerOperation(before, cpuSnapshot(serverProcesses), operations(result))
+  if (ms) cpuRows.push({ operation, ms })
+  return result
+}
+const requestsOf = (result: autocannon.Result) => result.requests.total
 log(`gateway ${gatewayUrl}, baseline ${baselineUrl}, store ${redisUrl ? 'Redis' : 'in-process'}, database ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`)
 
 try {
@@ -91,8 +105,8 @@ try {
   const baselineOpts = { url: `${baselineUrl}/notifications/ping`, ca }
   await load({ ...protectedOpts, duration: 2 })
   await load({ ...baselineOpts, duration: 2 })
-  const base = await load(baselineOpts)
-  const gw = await load(protectedOpts)
+  const base = await counted('request through the baseline proxy (row 1)', () => load(baselineOpts), requestsOf)
+  const gw = await counted('protected request through the gateway (row 1)', () => load(protectedOpts), requestsOf)
   rows.push({ figure: 'gateway req/s (protected route)', value: gw.requests.average.toFixed(0), baseline: base.requests.average.toFixed(0), ratio: gw.requests.average / base.requests.average, target: '≥ 0.75' })
   rows.push({ figure: 'gateway p50 / p99 ms at full load', value: `${gw.latency.p50} / ${gw.latency.p99}`, baseline: `${base.latency.p50} / ${base.latency.p99}`, ratio: null, target: '' })
   const halfRate = Math.max(10, Math.floor(base.requests.average / 2))
@@ -109,24 +123,36 @@ try {
   // 2. Login through the gateway against raw argon2id hashing at the same concurrency.
   log('login')
   const hashStart = performance.now()
-  let hashes = 0
-  await Promise.all(
-    Array.from({ length: LOGIN_CONCURRENCY }, async () => {
-      while (performance.now() - hashStart < SECONDS * 1000) {
-        await argon2.hash(password, ARGON2_OPTIONS)
-        hashes++
-      }
-    }),
+  const hashes = await counted(
+    'raw argon2id hash (row 2 baseline)',
+    async () => {
+      let done = 0
+      await Promise.all(
+        Array.from({ length: LOGIN_CONCURRENCY }, async () => {
+          while (performance.now() - hashStart < SECONDS * 1000) {
+            await argon2.hash(password, ARGON2_OPTIONS)
+            done++
+          }
+        }),
+      )
+      return done
+    },
+    (done) => done,
   )
   const hashRate = hashes / ((performance.now() - hashStart) / 1000)
-  const logins = await load({
-    url: `${gatewayUrl}/auth/login`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-    connections: LOGIN_CONCURRENCY,
-    ca,
-  })
+  const logins = await counted(
+    'login through the gateway (row 2)',
+    () =>
+      load({
+        url: `${gatewayUrl}/auth/login`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+        connections: LOGIN_CONCURRENCY,
+        ca,
+      }),
+    requestsOf,
+  )
   rows.push({ figure: `logins/s (concurrency ${LOGIN_CONCURRENCY})`, value: logins.requests.average.toFixed(1), baseline: `${hashRate.toFixed(1)} argon2id hashes/s`, ratio: logins.requests.average / hashRate, target: '≥ 0.9' })
 
   // 3. Licensing: online validation through the gateway against the gateway's own throughput on
@@ -149,7 +175,7 @@ try {
 
   const validateOpts = { url: `${gatewayUrl}/licenses/validate`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key, fingerprint }), ca }
   await load({ ...validateOpts, duration: 2 })
-  const validations = await load(validateOpts)
+  const validations = await counted('online validation through the gateway', () => load(validateOpts), requestsOf)
   rows.push({ figure: 'online validations/s through the gateway', value: validations.requests.average.toFixed(0), baseline: `${gw.requests.average.toFixed(0)} gateway req/s (row 1)`, ratio: validations.requests.average / gw.requests.average, target: '≥ 0.6' })
 
   const jwks = (await client.request('GET', '/licenses/.well-known/jwks.json')).body as Jwks
@@ -219,6 +245,19 @@ const table = [
   `| --- | --- | --- | --- | --- |`,
   ...rows.map((r) => `| ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio === null ? '' : r.ratio.toFixed(2)} | ${r.target} |`),
 ].join('\n')
-process.stdout.write(`\n${machine}; store ${redisUrl ? 'Redis' : 'in-process'}, database ${databaseUrl ? 'PostgreSQL' : 'PGlite'}\n\n${table}\n`)
+// Columns in the order a request meets them; a part no row used is left out.
+const parts = ['load generator', 'gateway', 'baseline proxy', 'upstream', 'services', 'license replica', 'PostgreSQL', 'Redis', 'RabbitMQ'].filter((part) =>
+  cpuRows.some((r) => (r.ms[part] ?? 0) >= 0.005),
+)
+const cpuTable = cpuRows.length
+  ? [
+      `CPU ms per operation, by process (/proc; "services" is auth, license, payments, audit and notification in one process):`,
+      '',
+      `| operation | ${parts.join(' | ')} |`,
+      `| --- |${parts.map(() => ' --- |').join('')}`,
+      ...cpuRows.map((r) => `| ${r.operation} | ${parts.map((part) => ((r.ms[part] ?? 0) >= 0.005 ? r.ms[part]!.toFixed(2) : '')).join(' | ')} |`),
+    ].join('\n')
+  : ''
+process.stdout.write(`\n${machine}; store ${redisUrl ? 'Redis' : 'in-process'}, database ${databaseUrl ? 'PostgreSQL' : 'PGlite'}\n\n${table}\n${cpuTable ? `\n${cpuTable}\n` : ''}`)
 await mkdir(new URL('../results/', import.meta.url), { recursive: true })
-await writeFile(new URL('../results/latest.json', import.meta.url), `${JSON.stringify({ taken_at: new Date().toISOString(), machine, seconds: SECONDS, rows }, null, 2)}\n`)
+await writeFile(new URL('../results/latest.json', import.meta.url), `${JSON.stringify({ taken_at: new Date().toISOString(), machine, seconds: SECONDS, rows, cpu_ms_per_operation: cpuRows }, null, 2)}\n`)
