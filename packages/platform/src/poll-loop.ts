@@ -6,7 +6,12 @@ export type PollLoopOptions = {
   tick: () => Promise<{ more: boolean }>
   /** Pause between ticks while idle. */
   idleMs: number
-  /** Upper bound of the back-off after consecutive failed ticks (idleMs × 2^failures). */
+  /**
+   * The back-off after consecutive failed ticks is this × 2^failures (default `idleMs`): a loop
+   * that polls seldom because commits wake it can still retry soon after its store came back.
+   */
+  backoffBaseMs?: number
+  /** Upper bound of that back-off. */
   maxBackoffMs: number
   onError: (error: unknown, failures: number) => void
 }
@@ -50,7 +55,7 @@ export function createPollLoop(opts: PollLoopOptions): PollLoop {
         if (more) delayMs = 0
       } catch (error) {
         failures++
-        delayMs = Math.min(opts.idleMs * 2 ** Math.min(failures, 10), opts.maxBackoffMs)
+        delayMs = Math.min((opts.backoffBaseMs ?? opts.idleMs) * 2 ** Math.min(failures, 10), opts.maxBackoffMs)
         opts.onError(error, failures)
       }
       if (running && delayMs > 0) await sleep(delayMs)

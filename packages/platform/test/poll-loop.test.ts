@@ -37,6 +37,27 @@ describe('createPollLoop', () => {
     assert.deepEqual(failures, [1, 2])
   })
 
+  it('after a failed tick, retries on the back-off base, not after the idle interval', async (t) => {
+    let ticks = 0
+    const loop = createPollLoop({
+      idleMs: 60_000,
+      backoffBaseMs: 5,
+      maxBackoffMs: 60_000,
+      tick: async () => {
+        ticks++
+        if (ticks <= 2) throw new Error('database down')
+        return { more: false }
+      },
+      onError: () => {},
+    })
+
+    loop.start()
+    t.after(() => loop.stop())
+
+    // Two failures, then the successful third tick: 10 + 20 ms of back-off, not two minutes.
+    await waitUntil(() => ticks === 3, { timeoutMs: 5000, what: 'the tick after the failures' })
+  })
+
   it('when stopped, waits for the tick in progress and runs no more', async () => {
     let ticks = 0
     let release!: () => void

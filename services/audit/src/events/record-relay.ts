@@ -10,7 +10,10 @@ import { createPollLoop } from '@platform/platform'
 /** The durable topic exchange every stored record is republished on (CONTRACT §8). */
 export const RECORDS_EXCHANGE = 'audit.records'
 const BATCH_SIZE_DEFAULT = 500
-const IDLE_MS_DEFAULT = 200
+// Every stored batch wakes the relay (`stored`), so the idle poll only finds what nothing woke it for.
+const IDLE_MS_DEFAULT = 1_000
+/** Back-off after failed batches: this × 2^failures, up to RETRY_MAX_MS. */
+const FAILED_BATCH_RETRY_MS = 200
 const RETRY_MAX_MS = 30_000
 /** Records kept from `stored` for the next rounds; beyond this the oldest are read back instead. */
 const KEPT_MAX = 4 * BATCH_SIZE_DEFAULT
@@ -90,6 +93,7 @@ export function createRecordRelay(opts: {
 
   const loop = createPollLoop({
     idleMs,
+    backoffBaseMs: Math.min(idleMs, FAILED_BATCH_RETRY_MS),
     maxBackoffMs: RETRY_MAX_MS,
     tick: async () => ({ more: (await flushOnce()) === batchSize }),
     onError: (error, failures) => opts.log?.warn({ err: errorMessage(error), failures }, 'audit.records relay failed; retrying'),
