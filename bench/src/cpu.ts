@@ -38,8 +38,9 @@ export function cpuSnapshot(children: Record<string, number | undefined>): CpuSn
     if (part) snapshot.set(pid, { part, ms: times.ms })
   }
   for (const [part, pid] of Object.entries(children)) {
-    const times = pid === undefined ? undefined : processTimes(pid)
-    if (pid !== undefined && times) snapshot.set(pid, { part, ms: times.ms })
+    if (pid === undefined) continue
+    const times = processTimes(pid)
+    if (times) snapshot.set(pid, { part, ms: times.ms })
   }
   const self = process.cpuUsage()
   snapshot.set(process.pid, { part: LOAD_GENERATOR, ms: (self.user + self.system) / 1000 })

@@ -300,7 +300,7 @@ export function createOutboxRelay<DB extends OutboxTables>(
   let draining = false
   const loop = createPollLoop({
     idleMs,
-    backoffBaseMs: Math.min(idleMs, FAILED_CLAIM_RETRY_MS),
+    backoffBaseMs: FAILED_CLAIM_RETRY_MS,
     maxBackoffMs: retryMaxMs,
     // A full batch that went out means more may be waiting: go again at once, with `concurrency`
     // claims side by side (SKIP LOCKED hands each its own rows, as it does across replicas).

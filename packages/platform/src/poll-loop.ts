@@ -7,8 +7,9 @@ export type PollLoopOptions = {
   /** Pause between ticks while idle. */
   idleMs: number
   /**
-   * The back-off after consecutive failed ticks is this × 2^failures (default `idleMs`): a loop
-   * that polls seldom because commits wake it can still retry soon after its store came back.
+   * The back-off after consecutive failed ticks is this × 2^failures (never starting above
+   * `idleMs`, its default): a loop that polls seldom because commits wake it can still retry soon
+   * after its store came back.
    */
   backoffBaseMs?: number
   /** Upper bound of that back-off. */
@@ -23,6 +24,7 @@ export type PollLoopOptions = {
  * that wrote rows for it — so latency does not depend on the poll interval.
  */
 export function createPollLoop(opts: PollLoopOptions): PollLoop {
+  const backoffBaseMs = Math.min(opts.backoffBaseMs ?? opts.idleMs, opts.idleMs)
   let running = false
   let loop: Promise<void> | undefined
   let wake: (() => void) | undefined
@@ -55,7 +57,7 @@ export function createPollLoop(opts: PollLoopOptions): PollLoop {
         if (more) delayMs = 0
       } catch (error) {
         failures++
-        delayMs = Math.min((opts.backoffBaseMs ?? opts.idleMs) * 2 ** Math.min(failures, 10), opts.maxBackoffMs)
+        delayMs = Math.min(backoffBaseMs * 2 ** Math.min(failures, 10), opts.maxBackoffMs)
         opts.onError(error, failures)
       }
       if (running && delayMs > 0) await sleep(delayMs)

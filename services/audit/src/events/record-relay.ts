@@ -93,7 +93,7 @@ export function createRecordRelay(opts: {
 
   const loop = createPollLoop({
     idleMs,
-    backoffBaseMs: Math.min(idleMs, FAILED_BATCH_RETRY_MS),
+    backoffBaseMs: FAILED_BATCH_RETRY_MS,
     maxBackoffMs: RETRY_MAX_MS,
     tick: async () => ({ more: (await flushOnce()) === batchSize }),
     onError: (error, failures) => opts.log?.warn({ err: errorMessage(error), failures }, 'audit.records relay failed; retrying'),
