@@ -6,9 +6,10 @@ import { createEnvelope } from '@platform/bus'
 import { inTransaction } from '@platform/db'
 import { sql } from 'kysely'
 import { verifyExport } from '../src/cli/verify-export.ts'
-import type { AuditRecord } from '../src/domain/record.ts'
+import { buildRecord, type AuditRecord } from '../src/domain/record.ts'
 import { createChainWriter } from '../src/domain/ingest.ts'
 import { PREFETCH_DEFAULT } from '../src/events/consumer.ts'
+import { lockChainHead } from '../src/store/chain-head.ts'
 import { insertRecords } from '../src/store/records.ts'
 import { openHarness, type Harness, type Setup } from './helpers.ts'
 
@@ -80,6 +81,43 @@ for (const setup of setups) {
       const republished = async () => (await h.bus.deadLetters('test.records-mixed')).map((l) => JSON.parse(l.body) as AuditRecord).filter((r) => ids.includes(r.id))
       await waitUntil(async () => (await republished()).length >= ids.length, { timeoutMs: 10_000, what: 'four records on audit.records' })
       assert.deepEqual((await republished()).sort((a, b) => a.seq - b.seq), stored)
+    })
+
+    it('when a fast-path batch deadlocks with another writer holding the chain head, it is appended on the locked path instead', { skip: !setup.databaseUrl && 'needs two connections to one PostgreSQL' }, async () => {
+      const db = h.audit.deps.db
+      const writer = createChainWriter(db)
+      const logout = () => createEnvelope({ type: 'auth.logout', source: 'auth', data: {} })
+      await writer.write([{ event: logout(), maybeStored: false }]) // the locked path: now the writer knows the head
+      // Another replica's locked path: it holds the head, and appends at the seq this writer's
+      // fast path has just inserted, so each waits for the other until PostgreSQL ends one.
+      let locked!: () => void
+      let release!: () => void
+      const isLocked = new Promise<void>((resolve) => (locked = resolve))
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const other = inTransaction(db, async (trx) => {
+        const head = await lockChainHead(trx)
+        locked()
+        await gate
+        await insertRecords(trx, [buildRecord(logout(), head.last.seq + 1, head.now, head.last.hash)])
+        throw new Error('the other writer rolls back')
+      }).catch(() => undefined)
+      await isLocked
+      const event = logout()
+
+      const writing = writer.write([{ event, maybeStored: false }])
+      await waitUntil(
+        async () => {
+          const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%jsonb_to_recordset%'`.execute(db)
+          return (rows[0]?.n ?? 0) > 0
+        },
+        { what: 'the fast path waiting for the chain head' },
+      )
+      release()
+      const result = await writing
+      await other
+
+      assert.deepEqual(result.stored.map((r) => r.id), [event.id])
+      assert.equal((await h.get('/audit/integrity', h.admin)).body.ok, true)
     })
 
     it('when events pile up while the chain is busy, they are written in a few large batches and the chain stays intact', async () => {

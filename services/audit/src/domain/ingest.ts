@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { EventEnvelope } from '@platform/bus'
 import { inTransaction } from '@platform/db'
 import { lockChainHead } from '../store/chain-head.ts'
-import { appendRecords, existingIds, isUniqueViolation } from '../store/records.ts'
+import { appendRecords, existingIds, isDeadlock, isUniqueViolation } from '../store/records.ts'
 import type { AuditDatabase } from '../store/schema.ts'
 import { FAILED_LOGIN_ACTION, raiseFailedLoginAlerts } from './alerts.ts'
 import type { ChainAnchor } from './chain.ts'
@@ -29,6 +29,10 @@ const CONTENDED_MS = 2_000
  *   a collision): lock the head row (`SELECT … FOR UPDATE`), skip ids already stored, chain,
  *   append, raise the failed-login alerts into the outbox, commit. Writers queue on the lock.
  *
+ * A fast-path append and another writer's locked path can deadlock (each has inserted or locked
+ * what the other needs); PostgreSQL ends one of them, and that one counts as a collision: the
+ * batch goes (again) through the locked path, instead of failing and being written event by event.
+ *
  * Either way there is exactly one record per seq, each chained to the one before: a fork would
  * need two records with one seq. Records become visible in seq order, because the seq primary
  * key makes a later batch wait for an earlier uncommitted one (the record relay relies on this).
@@ -47,12 +51,18 @@ export function createChainWriter(db: Kysely<AuditDatabase>, opts: { now?: () =>
         return result
       } catch (error) {
         head = undefined
-        if (!isUniqueViolation(error)) throw error
+        // Another writer appended at the same head: go the locked path, which waits for it.
+        if (!isUniqueViolation(error) && !isDeadlock(error)) throw error
         contendedUntil = now() + CONTENDED_MS
       }
     }
     try {
-      const result = await recordEvents(db, deliveries)
+      const result = await recordEvents(db, deliveries).catch((error: unknown) => {
+        // The other side of such a deadlock (a fast-path writer of another replica) is ended by
+        // now, and nothing of this transaction was written: one more try takes the head in turn.
+        if (isDeadlock(error)) return recordEvents(db, deliveries)
+        throw error
+      })
       head = result.head
       return result
     } catch (error) {

@@ -65,8 +65,19 @@ export async function appendRecords(db: Db, records: readonly AuditRecord[], exp
 
 /** Whether a database error is a unique violation: the chain moved on, or an event is stored already. */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'
+  return codeOf(error) === '23505'
 }
+
+/**
+ * Whether PostgreSQL ended this statement's transaction to break a deadlock: two writers appended
+ * at the same head at once, this one through `appendRecords`' insert and head update, the other
+ * holding the head. Nothing of the transaction was written.
+ */
+export function isDeadlock(error: unknown): boolean {
+  return codeOf(error) === '40P01'
+}
+
+const codeOf = (error: unknown): unknown => (typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined)
 
 /** Inserts records as they are (restoring a row in tests, imports); the caller holds the chain head. */
 export async function insertRecords(trx: Transaction<AuditDatabase>, records: readonly AuditRecord[]): Promise<void> {
