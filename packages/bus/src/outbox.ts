@@ -1,4 +1,4 @@
-import { deleteInChunks, inTransaction, type Executor } from '@platform/db'
+import { andCommit, deleteInChunks, inTransaction, type Executor } from '@platform/db'
 import { sql, type ColumnType, type Kysely, type Migration, type Transaction } from 'kysely'
 import { BusUnavailableError, errorMessage, type Bus, type BusLogger } from './bus.ts'
 import { parseEnvelope, type EventEnvelope } from './envelope.ts'
@@ -265,11 +265,11 @@ export function createOutboxRelay<DB extends OutboxTables>(
       })
       if (published.length > 0) {
         // One array parameter rather than one per row: a 100-row batch binds and plans one value.
-        await trx
+        const markPublished = trx
           .updateTable('outbox')
           .set({ published_at: sql<Date>`now()` })
           .where(sql<boolean>`id = any(${published}::uuid[])`)
-          .execute()
+        await (failed.length === 0 ? markPublished.modifyEnd(andCommit) : markPublished).execute()
       }
       for (const row of failed) {
         const delayMs = Math.min(retryBaseMs * 2 ** Math.min(row.attempts - 1, 30), retryMaxMs)

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely'
 import type { Database } from './open-database.ts'
-import { inTransaction } from './transaction.ts'
+import { andCommit, inTransaction } from './transaction.ts'
 
 type ContractSchema = {
   contract_items: {
@@ -172,6 +172,30 @@ export function describeDatabaseContract(
       assert.deepEqual(after, [{ n: 2 }])
       const counters = await db.selectFrom('contract_counters').select('id').where('id', 'in', [key, `${key}-after`]).execute()
       assert.deepEqual(counters, [{ id: `${key}-after` }])
+    })
+
+    it('when a transaction\'s last statement is marked andCommit, the transaction commits as any other; when that statement fails, nothing of it stays', async () => {
+      const db = await sharedDb()
+      const key = randomUUID()
+
+      const committed = await inTransaction(db, async (trx) => {
+        await trx.insertInto('contract_counters').values({ id: key, n: 1 }).execute()
+        return trx.insertInto('contract_items').values({ key }).returning('key').modifyEnd(andCommit).execute()
+      })
+      const alone = await inTransaction(db, (trx) => sql<{ n: number }>`update contract_counters set n = n + 1 where id = ${key} returning n ${andCommit}`.execute(trx))
+      const failing = inTransaction(db, async (trx) => {
+        await trx.insertInto('contract_counters').values({ id: `${key}-failed`, n: 1 }).execute()
+        await trx.insertInto('contract_items').values({ key }).modifyEnd(andCommit).execute()
+      })
+
+      await assert.rejects(failing, (err: { code?: string }) => err.code === '23505')
+      assert.deepEqual(committed, [{ key }])
+      assert.deepEqual(alone.rows, [{ n: 2 }])
+      const counters = await db.selectFrom('contract_counters').select(['id', 'n']).where('id', 'in', [key, `${key}-failed`]).execute()
+      assert.deepEqual(counters, [{ id: key, n: 2 }])
+      // Outside a transaction the mark is a comment.
+      const plain = await sql<{ one: number }>`select ${1}::int as one ${andCommit}`.execute(db)
+      assert.deepEqual(plain.rows, [{ one: 1 }])
     })
 
     it('when a transaction runs statements with and without parameters, all run in it, at the isolation level asked for', async () => {

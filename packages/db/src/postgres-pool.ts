@@ -1,6 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely'
 import pg from 'pg'
 import { PreparedStatements } from './prepared-statements.ts'
+import { COMMIT_MARK } from './transaction.ts'
 
 /** How many statements each connection keeps prepared (pgx keeps 512, Npgsql as configured). */
 const PREPARED_STATEMENTS_PER_CONNECTION = 100
@@ -21,6 +22,10 @@ const PREPARED_STATEMENTS_PER_CONNECTION = 100
  *   changes: its snapshot is taken by its first statement in any case, and an error in either
  *   message makes the server skip the rest up to the Sync, so the statement never runs outside
  *   the transaction. A transaction that runs no statement sends neither BEGIN nor COMMIT.
+ * - **COMMIT travels with the last statement** when that statement ends with `andCommit`
+ *   (`transaction.ts`): COMMIT follows it in the same exchange, and kysely's own COMMIT, once the
+ *   transaction's function returns, is answered here. The server skips the COMMIT if the statement
+ *   fails, so the transaction then rolls back as any other.
  *
  * Statements without parameters (savepoints, migrations' scripts) go out as before, unprepared.
  */
@@ -61,11 +66,18 @@ const isClientSide = (error: unknown): boolean => (error as { code?: unknown }).
 function wrapClient(client: pg.PoolClient, statements: PreparedStatements): PostgresPoolClient {
   let heldBegin: string | undefined
   let inTransaction = false
+  // The transaction was ended by the COMMIT of a statement marked `andCommit`.
+  let endedEarly = false
 
-  const send = (begin: string | undefined, text: string, parameters: readonly unknown[]): Promise<Result> => {
+  const send = async (begin: string | undefined, text: string, parameters: readonly unknown[], commit: boolean): Promise<Result> => {
     const name = statements.nameOf(text)
     // What naming this one gave up is closed in the same write.
-    return submit(client, new PipelinedQuery({ begin, close: statements.takeClosed(), name, text, parameters }))
+    const query = new PipelinedQuery({ begin, close: statements.takeClosed(), name, text, parameters, commit })
+    try {
+      return await submit(client, query)
+    } finally {
+      if (query.committing) endedEarly = true
+    }
   }
 
   const query = async (text: string, parameters: readonly unknown[]): Promise<Result> => {
@@ -79,15 +91,22 @@ function wrapClient(client: pg.PoolClient, statements: PreparedStatements): Post
     if (END.test(text)) {
       inTransaction = false
       if (begin !== undefined) return answered(text.toUpperCase())
+      if (endedEarly) {
+        endedEarly = false
+        return answered(text.toUpperCase())
+      }
     }
+    // It would run outside the transaction, which its author did not mean.
+    if (endedEarly) throw new Error('a statement after the one marked andCommit, in a transaction that statement ended')
     if (parameters.length === 0) {
       if (begin !== undefined) await client.query(begin)
       return client.query(text)
     }
     // Alone or first in its transaction, nothing has run before it that a retry would repeat.
     const first = !inTransaction || begin !== undefined
+    const commit = inTransaction && text.trimEnd().endsWith(COMMIT_MARK)
     try {
-      return await send(begin, text, parameters)
+      return await send(begin, text, parameters, commit)
     } catch (error) {
       const unusable = isUnusableStatement(error)
       // pg may have closed the statement or never prepared it; a fresh name is the safe way on.
@@ -95,7 +114,7 @@ function wrapClient(client: pg.PoolClient, statements: PreparedStatements): Post
       if (!unusable || !first) throw error
       // The server refused the statement before running it, so it can simply go again.
       if (begin !== undefined) await client.query('ROLLBACK')
-      return send(begin, text, parameters)
+      return send(begin, text, parameters, commit)
     }
   }
   return {
@@ -103,6 +122,7 @@ function wrapClient(client: pg.PoolClient, statements: PreparedStatements): Post
     release() {
       heldBegin = undefined
       inTransaction = false
+      endedEarly = false
       client.release()
     },
   }
@@ -116,10 +136,12 @@ type Connection = {
   parse(msg: { text: string }): void
   bind(msg: object): void
   execute(msg: object): void
+  sync(): void
 }
 
 type QueryInternals = {
   prepare(connection: Connection): void
+  _getRows(connection: Connection, rows: number | undefined): void
   handleCommandComplete(msg: unknown, connection: Connection): void
 }
 
@@ -128,16 +150,20 @@ const Query = pg.Query as unknown as new (config: QueryConfig) => QueryInternals
 
 /**
  * pg's own query of a named (prepared) statement, which pg parses only the first time on a
- * connection, with two things written ahead of it in the same exchange: the closing of statements
- * given up, and a held BEGIN. Closing answers with CloseComplete, which pg ignores; BEGIN returns
- * no rows, and its completion, the first the server sends, is not the caller's result.
+ * connection, with three things written around it in the same exchange: ahead of it, the closing
+ * of statements given up and a held BEGIN; after it, a COMMIT when asked. Closing answers with
+ * CloseComplete, which pg ignores; BEGIN and COMMIT return no rows, and their completions (the
+ * first and the last the server sends) are not the caller's result.
  */
 class PipelinedQuery extends Query {
   #begin: string | undefined
+  readonly #commit: boolean
+  /** The statement completed and its COMMIT is under way: the transaction is over, committed or not. */
+  committing = false
   readonly #close: readonly string[]
   readonly settled: Promise<Result>
 
-  constructor(opts: { begin: string | undefined; close: readonly string[]; name: string; text: string; parameters: readonly unknown[] }) {
+  constructor(opts: { begin: string | undefined; close: readonly string[]; name: string; text: string; parameters: readonly unknown[]; commit: boolean }) {
     let resolve!: (result: Result) => void
     let reject!: (err: Error) => void
     const settled = new Promise<Result>((res, rej) => {
@@ -146,6 +172,7 @@ class PipelinedQuery extends Query {
     })
     super({ name: opts.name, text: opts.text, values: [...opts.parameters], queryMode: 'extended', callback: (err, result) => (err ? reject(err) : resolve(result)) })
     this.#begin = opts.begin
+    this.#commit = opts.commit
     this.#close = opts.close
     this.settled = settled
   }
@@ -164,11 +191,23 @@ class PipelinedQuery extends Query {
     super.prepare(connection)
   }
 
+  /** Where pg executes the statement and ends the exchange: a COMMIT goes in between. */
+  override _getRows(connection: Connection, rows: number | undefined): void {
+    if (!this.#commit) return super._getRows(connection, rows)
+    connection.execute({})
+    connection.parse({ text: 'COMMIT' })
+    connection.bind({})
+    connection.execute({})
+    connection.sync()
+  }
+
   override handleCommandComplete(msg: unknown, connection: Connection): void {
     if (this.#begin !== undefined) {
       this.#begin = undefined
       return
     }
+    if (this.committing) return
+    this.committing = this.#commit
     super.handleCommandComplete(msg, connection)
   }
 }

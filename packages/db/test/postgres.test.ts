@@ -8,7 +8,7 @@ import { describeDatabaseContract } from '../src/db.contract.ts'
 import { databaseNameOf } from '../src/database-url.ts'
 import { openDatabase } from '../src/open-database.ts'
 import { kyselyPool } from '../src/postgres-pool.ts'
-import { inTransaction } from '../src/transaction.ts'
+import { andCommit, inTransaction } from '../src/transaction.ts'
 import { dropDatabase, uniqueDatabaseUrl } from '../src/testing.ts'
 
 const url = infraUrl('DATABASE_URL')
@@ -135,6 +135,89 @@ describe('openDatabase on PostgreSQL', { skip: !url }, () => {
     assert.deepEqual({ written, idle }, { written: 2, idle: 0 })
     const { rows } = await sql<{ id: number }>`select id from seen`.execute(database.db)
     assert.deepEqual(rows, [{ id: 1 }])
+  })
+
+  describe('COMMIT with the last statement (andCommit)', () => {
+    /** A database reached through a TCP proxy that counts the writes sent, and a direct admin connection. */
+    const openCounted = async (t: TestContext) => {
+      const dbUrl = uniqueDatabaseUrl(url!, 'db_commit')
+      const target = new URL(url!)
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+      const viaProxy = new URL(dbUrl)
+      viaProxy.hostname = '127.0.0.1'
+      viaProxy.port = String(proxy.port)
+      const database = await openDatabase({ service: 'commit', url: viaProxy.toString(), migrations: {} })
+      const admin = new pg.Client({ connectionString: dbUrl })
+      await admin.connect()
+      t.after(async () => {
+        await admin.end()
+        await database.close()
+        await proxy.close()
+        await dropDatabase(dbUrl)
+      })
+      const writesOf = async (work: () => Promise<unknown>) => {
+        const before = proxy.sentChunks()
+        await work()
+        return proxy.sentChunks() - before
+      }
+      return { db: database.db, admin, writesOf }
+    }
+
+    it('when the last statement is marked, COMMIT leaves with it: one write per transaction less, and the change is committed before the transaction\'s function returns', async (t) => {
+      const { db, admin, writesOf } = await openCounted(t)
+      await sql`create table seen (id int primary key)`.execute(db)
+      const seenElsewhere = async (id: number) => (await admin.query('select id from seen where id = $1', [id])).rowCount === 1
+
+      const alone = await writesOf(() => inTransaction(db, (trx) => sql`insert into seen values (${1}) ${andCommit}`.execute(trx)))
+      let visibleBeforeReturn: boolean | undefined
+      const two = await writesOf(() =>
+        inTransaction(db, async (trx) => {
+          await sql`insert into seen values (${2})`.execute(trx)
+          await sql`insert into seen values (${3}) ${andCommit}`.execute(trx)
+          visibleBeforeReturn = await seenElsewhere(3)
+        }),
+      )
+      const unmarked = await writesOf(() => inTransaction(db, (trx) => sql`insert into seen values (${4})`.execute(trx)))
+
+      assert.deepEqual({ alone, two, unmarked }, { alone: 1, two: 2, unmarked: 2 })
+      assert.equal(visibleBeforeReturn, true)
+      const { rows } = await admin.query('select id from seen order by id')
+      assert.deepEqual(rows, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }])
+    })
+
+    it('when the COMMIT itself fails (a deferred constraint), the statement rejects with its error, nothing is committed and the connection works on', async (t) => {
+      const { db, admin } = await openCounted(t)
+      await sql`create table codes (code text, constraint codes_code unique (code) deferrable initially deferred)`.execute(db)
+      await sql`insert into codes values ('taken')`.execute(db)
+      // The pool keeps one connection for this sequence, so "works on" is about that one.
+      const failing = inTransaction(db, async (trx) => {
+        await sql`insert into codes values (${'fresh'})`.execute(trx)
+        // The duplicate is only checked at COMMIT.
+        await sql`insert into codes values (${'taken'}) ${andCommit}`.execute(trx)
+      })
+
+      await assert.rejects(failing, { code: '23505', constraint: 'codes_code' })
+      const next = await inTransaction(db, (trx) => sql<{ code: string }>`insert into codes values (${'next'}) returning code ${andCommit}`.execute(trx))
+      assert.deepEqual(next.rows, [{ code: 'next' }])
+      const { rows } = await admin.query('select code from codes order by code')
+      assert.deepEqual(rows, [{ code: 'next' }, { code: 'taken' }])
+    })
+
+    it('when a statement follows the marked one in its transaction, it is refused rather than run outside the transaction', async (t) => {
+      const { db, admin } = await openCounted(t)
+      await sql`create table seen (id int primary key)`.execute(db)
+
+      const misuse = inTransaction(db, async (trx) => {
+        await sql`insert into seen values (${1}) ${andCommit}`.execute(trx)
+        await sql`insert into seen values (${2})`.execute(trx)
+      })
+
+      await assert.rejects(misuse, /after the one marked andCommit/)
+      // The marked statement had committed; the refused one never ran.
+      const { rows } = await admin.query('select id from seen order by id')
+      assert.deepEqual(rows, [{ id: 1 }])
+      assert.deepEqual((await sql<{ n: number }>`select count(*)::int as n from seen where id = ${2}`.execute(db)).rows, [{ n: 0 }])
+    })
   })
 
   describe('prepared statements', () => {

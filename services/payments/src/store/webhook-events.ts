@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { EventEnvelope } from '@platform/bus'
 import { outboxRowOf } from '@platform/bus/outbox'
-import type { Executor } from '@platform/db'
+import { andCommit, type Executor } from '@platform/db'
 import type { Subscription } from '../domain/subscription.ts'
 import type { PaymentsDatabase, SubscriptionRow } from './schema.ts'
 import { subscriptionRowToSubscription, type SubscriptionPatch } from './subscriptions.ts'
@@ -95,7 +95,8 @@ export async function claimWebhookEvent(db: Db, claim: WebhookClaim, now: Date):
 
 /**
  * Writes a claimed event's outcome, its subscription's change (the subscription must be locked
- * by {@link claimWebhookEvent} in this transaction) and its outbox rows, in one statement. The
+ * by {@link claimWebhookEvent} in this transaction) and its outbox rows, in one statement, the
+ * transaction's last: its COMMIT travels with it (`andCommit`). The
  * envelopes were validated when they were made (`createEnvelope`); the relay publishes them after
  * the commit like any row `writeEvents` writes.
  */
@@ -112,7 +113,7 @@ export async function finishWebhookEvent(
     Object.keys(patch).length === 0
       ? withOutbox.updateTable('webhook_events')
       : withOutbox.with('changed', (qc) => qc.updateTable('subscriptions').set({ ...patch, updated_at: now }).where('id', '=', subscriptionId).returning('id')).updateTable('webhook_events')
-  await query.set({ outcome: done.outcome, subscription_id: subscriptionId }).where('id', '=', done.eventId).execute()
+  await query.set({ outcome: done.outcome, subscription_id: subscriptionId }).where('id', '=', done.eventId).modifyEnd(andCommit).execute()
 }
 
 export async function findWebhookEvent(db: Db, id: string) {
