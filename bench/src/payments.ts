@@ -2,10 +2,12 @@
 // end to end — signature check, the event id recorded, the subscription's state changed and its
 // events written to the outbox, one transaction — against raw single-row PostgreSQL transactions
 // (bench/src/raw-postgres.ts) measured in the same run on the same server at the same concurrency.
-// Two rows: over HTTP (the service alone in its own process, as deployed) and in process (the
-// webhook route's own function, `receiveStripeWebhook`, called with the raw bytes and headers,
-// as the refresh figure calls its handler's rotation). Each webhook is a new
-// checkout.session.completed, so each one changes state and emits its events.
+// Three rows: in process (the webhook route's own function, `receiveStripeWebhook`, called with
+// the raw bytes and headers, as the refresh figure calls its handler's rotation), over HTTP (the
+// service alone in its own process, as deployed), and the webhook's database work alone (the
+// store's two statements, as the service sends them, with nothing else: the share PostgreSQL and
+// the driver take). Each webhook is a new checkout.session.completed, so each one changes state
+// and emits its events.
 // Uses DATABASE_URL when set (the figure that matters), else PGlite without a baseline.
 // Standalone: `node --import tsx bench/src/payments.ts` (BENCH_SECONDS, default 8).
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -14,9 +16,14 @@ import { join } from 'node:path'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import Stripe from 'stripe'
+import { inTransaction, openDatabase } from '@platform/db'
 import { dropDatabase, uniqueDatabaseUrl } from '@platform/db/testing'
 import { startPayments } from '@platform/payments/start'
 import { receiveStripeWebhook } from '../../services/payments/src/domain/receive-webhook.ts'
+import { createEventWriter } from '../../services/payments/src/events/publish.ts'
+import { paymentsMigrations } from '../../services/payments/src/store/migrations/index.ts'
+import type { PaymentsDatabase } from '../../services/payments/src/store/schema.ts'
+import { claimWebhookEvent, finishWebhookEvent } from '../../services/payments/src/store/webhook-events.ts'
 import { startProcess } from './processes.ts'
 import { measureRawTxRate, ratePerSecond } from './raw-postgres.ts'
 
@@ -105,7 +112,44 @@ async function measureInProcess(seconds: number, databaseUrl: string | undefined
   }
 }
 
-/** Webhooks/s over HTTP and in process, each against raw single-row tx/s measured here. */
+/**
+ * The database work of one webhook alone: the store's claim and finish statements in their
+ * transaction, sent as the service sends them (BEGIN with the claim, COMMIT with the finish), with
+ * none of the service's other work: no signature, parsing, decision, events made or relay. The
+ * envelopes are made once and written under fresh ids. What the service can reach at most here.
+ */
+async function measureStatementsOnly(seconds: number, databaseUrl: string): Promise<number> {
+  const dbUrl = uniqueDatabaseUrl(databaseUrl, 'payments_bench')
+  const database = await openDatabase<PaymentsDatabase>({ service: 'payments', url: dbUrl, migrations: paymentsMigrations })
+  const envelopes = createEventWriter().envelopes(
+    (['payments.checkout.completed', 'payments.subscription.activated', 'payments.webhook.processed'] as const).map((type) => ({
+      type,
+      subject: { type: 'subscription', id: 'sub_bench0123456789abcdef' },
+      outcome: 'success',
+      actorId: randomUUID(),
+      data: { subscription_id: 'sub_bench0123456789abcdef', user_id: randomUUID(), plan: 'pro-monthly', product: 'editor-pro', max_machines: 3, provider_event_id: 'evt_bench0123456789abcdef', status: 'active' },
+    })),
+  )
+  try {
+    return await webhooksPerSecond(seconds, async () => {
+      const tag = randomBytes(10).toString('hex')
+      const [eventId, subscriptionId, customerId, userId] = [`evt_bench${tag}`, `sub_bench${tag}`, `cus_bench${tag}`, randomUUID()]
+      const now = new Date()
+      const created = Math.floor(now.getTime() / 1000)
+      await inTransaction(database.db, async (trx) => {
+        const checkout = { sessionId: `cs_bench${tag}`, userId, plan: 'pro-monthly', provider: 'stripe' as const, url: '', customerId }
+        await claimWebhookEvent(trx, { event: { id: eventId, type: 'checkout.session.completed', created, receivedAt: now }, subscriptionId, checkout }, now)
+        const patch = { user_id: userId, plan: 'pro-monthly', customer_id: customerId, status: 'active' as const, trial_end: null, current_period_end: now, state_at: created, announced_status: 'active' as const, version: 1 }
+        await finishWebhookEvent(trx, { eventId, outcome: 'applied', subscriptionId, patch, envelopes: envelopes.map((e) => ({ ...e, id: randomUUID() })) }, now)
+      })
+    })
+  } finally {
+    await database.close()
+    await dropDatabase(dbUrl).catch(() => undefined)
+  }
+}
+
+/** Webhooks/s in process, over HTTP and as bare statements, each against raw single-row tx/s measured here. */
 export async function measurePayments(opts: { seconds: number; log: (msg: string) => void }): Promise<PaymentsBenchRow[]> {
   const databaseUrl = process.env.DATABASE_URL || undefined
   const where = databaseUrl ? 'PostgreSQL' : 'PGlite'
@@ -113,6 +157,8 @@ export async function measurePayments(opts: { seconds: number; log: (msg: string
   const overHttp = await measureOverHttp(opts.seconds, databaseUrl)
   opts.log('payments: the same, in process')
   const inProcess = await measureInProcess(opts.seconds, databaseUrl)
+  opts.log("payments: the webhook's statements alone")
+  const statementsOnly = databaseUrl ? await measureStatementsOnly(opts.seconds, databaseUrl) : undefined
   opts.log('payments: raw single-row transactions')
   const txRate = databaseUrl ? await measureRawTxRate({ databaseUrl, seconds: opts.seconds, concurrency: CONCURRENCY }) : undefined
   const row = (figure: string, rate: number, target: string): PaymentsBenchRow => ({
@@ -125,6 +171,9 @@ export async function measurePayments(opts: { seconds: number; log: (msg: string
   return [
     row(`verified webhooks/s end to end in process (signature, idempotency record, state change, outbox; concurrency ${CONCURRENCY})`, inProcess, TARGET),
     row(`verified webhooks/s end to end over HTTP (the same, plus HTTP to the service's own process; for information)`, overHttp, ''),
+    ...(statementsOnly === undefined
+      ? []
+      : [row(`the same webhooks' database work alone: the store's two statements in their transaction, nothing else (the most the service can reach; for information)`, statementsOnly, '')]),
   ]
 }
 
