@@ -96,9 +96,9 @@ export async function claimWebhookEvent(db: Db, claim: WebhookClaim, now: Date):
 /**
  * Writes a claimed event's outcome, its subscription's change (the subscription must be locked
  * by {@link claimWebhookEvent} in this transaction) and its outbox rows, in one statement, the
- * transaction's last: its COMMIT travels with it (`andCommit`). The
- * envelopes were validated when they were made (`createEnvelope`); the relay publishes them after
- * the commit like any row `writeEvents` writes.
+ * transaction's last: its COMMIT travels with it (`andCommit`). The envelopes were validated when
+ * they were made (`createEnvelope`); the relay publishes them after the commit like any row
+ * `writeEvents` writes.
  */
 export async function finishWebhookEvent(
   db: Db,
