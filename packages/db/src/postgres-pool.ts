@@ -90,8 +90,8 @@ function wrapClient(client: pg.PoolClient, statements: PreparedStatements): Post
     }
     if (END.test(text)) {
       inTransaction = false
-      if (begin !== undefined) return answered(text.toUpperCase())
-      if (endedEarly) {
+      // Nothing to end: no statement ran, or the marked one's COMMIT ended the transaction.
+      if (begin !== undefined || endedEarly) {
         endedEarly = false
         return answered(text.toUpperCase())
       }
